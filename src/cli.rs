@@ -1,0 +1,340 @@
+//! The command line: options in, a validated [`Plan`] out. No system calls happen here.
+//!
+//! `tinyjail --root DIR [OPTIONS] -- COMMAND [ARG...]`. Options take their value as the next
+//! argument or after `=` (`--id=web1`). COMMAND starts after `--` or at the first argument
+//! that is not an option.
+
+use core::ffi::CStr;
+
+use crate::args::Argv;
+use crate::error::{Error, Result};
+use crate::plan::{self, Network, Plan};
+
+/// Every option tinyjail knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opt {
+    Root,
+    Id,
+    Env,
+    Workdir,
+    Hostname,
+    Uid,
+    Gid,
+    Cgroup,
+    UseHostNetwork,
+    NetworkBridge,
+    IpAddress,
+    PeerIpAddress,
+    DefaultRoute,
+    Help,
+    Version,
+}
+
+/// (long name, short name, takes a value, option).
+const OPTIONS: &[(&str, &str, bool, Opt)] = &[
+    ("--root", "", true, Opt::Root),
+    ("--id", "", true, Opt::Id),
+    ("--env", "", true, Opt::Env),
+    ("--workdir", "", true, Opt::Workdir),
+    ("--hostname", "", true, Opt::Hostname),
+    ("--uid", "", true, Opt::Uid),
+    ("--gid", "", true, Opt::Gid),
+    ("--cgroup", "", true, Opt::Cgroup),
+    ("--use-host-network", "", false, Opt::UseHostNetwork),
+    ("--network-bridge", "", true, Opt::NetworkBridge),
+    ("--ip-address", "", true, Opt::IpAddress),
+    ("--peer-ip-address", "", true, Opt::PeerIpAddress),
+    ("--default-route", "", true, Opt::DefaultRoute),
+    ("--help", "-h", false, Opt::Help),
+    ("--version", "-V", false, Opt::Version),
+];
+
+pub const USAGE: &str = "\
+Usage: tinyjail --root DIR [OPTIONS] -- COMMAND [ARG...]
+
+Run COMMAND inside DIR in new mount, PID, UTS, IPC, user, network, cgroup
+and time namespaces. The owner of DIR (or --uid/--gid) is root inside.
+
+Options:
+  --root DIR             root filesystem of the container (required)
+  --id ID                container ID, 1-12 of [A-Za-z0-9_-] (default: random)
+  --hostname NAME        hostname inside (default: tinyjail)
+  --workdir DIR          absolute working directory inside (default: /)
+  --env KEY=VALUE        set a variable; --env KEY copies it from tinyjail's
+                         environment (repeatable). Only PATH is set otherwise.
+  --uid N, --gid N       host IDs that root inside maps to (default: owner of DIR)
+  --cgroup FILE=VALUE    write VALUE to FILE of the container's cgroup
+  --use-host-network     share the host's network namespace
+  --network-bridge DEV   connect a veth pair to bridge DEV
+  --ip-address CIDR      address of the container's eth0
+  --peer-ip-address CIDR address of the host end of the veth pair
+  --default-route ADDR   default gateway inside the container
+  -h, --help             print this help and exit
+  -V, --version          print the version and exit
+
+Exit status: COMMAND's status, 128+N if it was killed by signal N,
+125 if tinyjail failed, 126 if COMMAND cannot be executed, 127 if not found.
+";
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Request {
+    Run(Plan),
+    Help,
+    Version,
+}
+
+/// One option with its value, as found on the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct Token {
+    pub opt: Opt,
+    /// The option as written (`--id` or `--id=x`), for messages.
+    pub name: &'static [u8],
+    pub value: &'static [u8],
+    pub value_c: &'static CStr,
+}
+
+/// Walks the options before COMMAND. Used by [`parse`] and again, once the plan is known
+/// valid, by the environment builder (which needs every `--env` in order).
+pub struct Tokens {
+    next: usize,
+    /// Index of COMMAND's first word once the walk has ended.
+    pub command: usize,
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tokens {
+    pub const fn new() -> Self {
+        Tokens { next: 1, command: 0 }
+    }
+
+    /// The next option, `Ok(None)` at the end of the options.
+    pub fn next_token<A: Argv>(&mut self, argv: &A) -> Result<Option<Token>> {
+        if self.next >= argv.count() {
+            self.command = argv.count();
+            return Ok(None);
+        }
+        let arg = argv.arg(self.next);
+        let bytes = arg.to_bytes();
+        if bytes == b"--" {
+            self.command = self.next + 1;
+            self.next = argv.count();
+            return Ok(None);
+        }
+        if bytes.len() < 2 || bytes[0] != b'-' {
+            self.command = self.next;
+            self.next = argv.count();
+            return Ok(None);
+        }
+        self.next += 1;
+        let (name, inline) = match bytes.iter().position(|&b| b == b'=') {
+            Some(eq) if bytes.starts_with(b"--") => (&bytes[..eq], Some(eq + 1)),
+            _ => (bytes, None),
+        };
+        let Some(&(_, _, takes_value, opt)) =
+            OPTIONS.iter().find(|(long, short, _, _)| {
+                name == long.as_bytes() || (!short.is_empty() && name == short.as_bytes())
+            })
+        else {
+            return Err(Error::input("unknown option", bytes, "see tinyjail --help"));
+        };
+        if !takes_value {
+            if inline.is_some() {
+                return Err(Error::input("option", bytes, "takes no value"));
+            }
+            return Ok(Some(Token { opt, name: bytes, value: b"", value_c: c"" }));
+        }
+        let value_c = match inline {
+            Some(at) => {
+                // The value after '=' is the tail of the same NUL-terminated string.
+                let tail = &arg.to_bytes_with_nul()[at..];
+                CStr::from_bytes_with_nul(tail).unwrap_or(c"")
+            }
+            None => {
+                if self.next >= argv.count() {
+                    return Err(Error::input("option", bytes, "needs a value"));
+                }
+                let v = argv.arg(self.next);
+                self.next += 1;
+                v
+            }
+        };
+        Ok(Some(Token { opt, name, value: value_c.to_bytes(), value_c }))
+    }
+}
+
+/// Parses and validates the whole command line. Touches nothing outside its arguments.
+pub fn parse<A: Argv>(argv: &A) -> Result<Request> {
+    let mut p = Plan::default();
+    let mut root = None;
+    let mut tokens = Tokens::new();
+    while let Some(t) = tokens.next_token(argv)? {
+        match t.opt {
+            Opt::Help => return Ok(Request::Help),
+            Opt::Version => return Ok(Request::Version),
+            Opt::Root => {
+                if t.value.is_empty() {
+                    return Err(Error::input("--root", b"", "needs a directory"));
+                }
+                root = Some(t.value_c);
+            }
+            Opt::Id => p.id = Some(plan::check_id(t.value)?),
+            Opt::Env => {
+                plan::check_env(t.value)?;
+                p.env_count += 1;
+            }
+            Opt::Workdir => p.workdir = plan::check_workdir(t.value_c)?,
+            Opt::Hostname => p.hostname = plan::check_hostname(t.value)?,
+            Opt::Uid => p.uid = Some(plan::check_host_id("--uid", t.value)?),
+            Opt::Gid => p.gid = Some(plan::check_host_id("--gid", t.value)?),
+            Opt::Cgroup => {
+                plan::check_cgroup_option(t.value)?;
+                p.cgroup_count += 1;
+            }
+            Opt::UseHostNetwork => p.network.host = true,
+            Opt::NetworkBridge => p.network.bridge = Some(t.value),
+            Opt::IpAddress => p.network.address = Some(t.value),
+            Opt::PeerIpAddress => p.network.peer_address = Some(t.value),
+            Opt::DefaultRoute => p.network.default_route = Some(t.value),
+        }
+    }
+    p.root = root.ok_or(Error::input("--root", b"", "is required (see tinyjail --help)"))?;
+    if tokens.command >= argv.count() {
+        return Err(Error::input("COMMAND", b"", "is missing (tinyjail --root DIR -- COMMAND)"));
+    }
+    p.command = tokens.command;
+    plan::check_network(&p.network)?;
+    if p.cgroup_count > 0 {
+        return Err(Error::input("--cgroup", b"", "is not supported yet"));
+    }
+    Ok(Request::Run(p))
+}
+
+impl Network {
+    /// True when any option asks for more than a private loopback.
+    pub fn wants_veth(&self) -> bool {
+        self.bridge.is_some() || self.peer_address.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::TestArgv;
+
+    fn run(args: &[&'static CStr]) -> Result<Request> {
+        let mut v = vec![c"tinyjail"];
+        v.extend_from_slice(args);
+        parse(&TestArgv(v))
+    }
+
+    fn plan(args: &[&'static CStr]) -> Plan {
+        match run(args) {
+            Ok(Request::Run(p)) => p,
+            other => panic!("not a plan: {other:?}"),
+        }
+    }
+
+    fn refused(args: &[&'static CStr]) -> Error {
+        match run(args) {
+            Err(e) => e,
+            Ok(other) => panic!("accepted: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn minimal_command_line() {
+        let p = plan(&[c"--root", c"/srv/r", c"--", c"/bin/sh", c"-c", c"true"]);
+        assert_eq!(p.root, c"/srv/r");
+        assert_eq!(p.command, 4);
+        assert_eq!(p.hostname, b"tinyjail");
+        assert_eq!(p.workdir, c"/");
+        assert_eq!(p.id, None);
+    }
+
+    #[test]
+    fn command_without_double_dash() {
+        let p = plan(&[c"--root", c"/r", c"sh", c"--root"]);
+        assert_eq!(p.command, 3);
+    }
+
+    #[test]
+    fn values_after_equals() {
+        let p = plan(&[c"--root=/r", c"--id=web-1", c"--hostname=box", c"--workdir=/tmp", c"ls"]);
+        assert_eq!(p.root, c"/r");
+        assert_eq!(p.id.unwrap().as_bytes(), b"web-1");
+        assert_eq!(p.hostname, b"box");
+        assert_eq!(p.workdir, c"/tmp");
+    }
+
+    #[test]
+    fn ids() {
+        assert_eq!(plan(&[c"--root", c"/r", c"--uid", c"1000", c"--gid", c"0", c"x"]).uid, Some(1000));
+        assert_eq!(refused(&[c"--root", c"/r", c"--uid", c"-1", c"x"]).doing, "--uid");
+        assert_eq!(refused(&[c"--root", c"/r", c"--uid", c"4294967295", c"x"]).doing, "--uid");
+        assert_eq!(refused(&[c"--root", c"/r", c"--gid", c"", c"x"]).doing, "--gid");
+        assert_eq!(refused(&[c"--root", c"/r", c"--gid", c"12a", c"x"]).doing, "--gid");
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert!(matches!(run(&[c"-h"]), Ok(Request::Help)));
+        assert!(matches!(run(&[c"--help"]), Ok(Request::Help)));
+        assert!(matches!(run(&[c"-V"]), Ok(Request::Version)));
+        assert!(matches!(run(&[c"--root", c"/r", c"--version"]), Ok(Request::Version)));
+    }
+
+    #[test]
+    fn bad_command_lines() {
+        assert_eq!(refused(&[c"--", c"sh"]).detail, "is required (see tinyjail --help)");
+        assert_eq!(refused(&[c"--root", c"/r"]).doing, "COMMAND");
+        assert_eq!(refused(&[c"--root", c"/r", c"--"]).doing, "COMMAND");
+        assert_eq!(refused(&[c"--root"]).detail, "needs a value");
+        assert_eq!(refused(&[c"--root", c"/r", c"--bogus", c"sh"]).doing, "unknown option");
+        assert_eq!(refused(&[c"--root", c"/r", c"-x", c"sh"]).doing, "unknown option");
+        assert_eq!(refused(&[c"--root", c"", c"sh"]).doing, "--root");
+        assert_eq!(refused(&[c"--root", c"/r", c"--help=x", c"sh"]).detail, "takes no value");
+        assert_eq!(refused(&[c"--root", c"/r", c"--env", c"=x", c"sh"]).doing, "--env");
+        assert_eq!(refused(&[c"--root", c"/r", c"--env", c"", c"sh"]).doing, "--env");
+        assert_eq!(refused(&[c"--root", c"/r", c"--workdir", c"tmp", c"sh"]).doing, "--workdir");
+        assert_eq!(refused(&[c"--root", c"/r", c"--hostname", c"", c"sh"]).doing, "--hostname");
+    }
+
+    #[test]
+    fn id_rules() {
+        for good in [c"a", c"abcdefghijkl", c"A-Z_0-9", c"-x"] {
+            assert!(run(&[c"--root", c"/r", c"--id", good, c"sh"]).is_ok(), "{good:?}");
+        }
+        for bad in [c"", c"abcdefghijklm", c".", c"..", c"a.b", c"a/b", c"a b", c"a%b", c"\xc3\xa9"] {
+            assert_eq!(refused(&[c"--root", c"/r", c"--id", bad, c"sh"]).doing, "--id", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn env_counts() {
+        let p = plan(&[c"--root", c"/r", c"--env", c"A=1", c"--env=B", c"--env", c"C=", c"sh"]);
+        assert_eq!(p.env_count, 3);
+    }
+
+    #[test]
+    fn network_options_not_yet() {
+        let e = refused(&[c"--root", c"/r", c"--network-bridge", c"br0", c"sh"]);
+        assert!(e.detail.contains("not supported yet"), "{e:?}");
+        let e = refused(&[c"--root", c"/r", c"--cgroup", c"pids.max=5", c"sh"]);
+        assert!(e.detail.contains("not supported yet"), "{e:?}");
+    }
+
+    #[test]
+    fn cgroup_option_rules() {
+        for bad in [c"pids.max", c"=5", c"cgroup.procs=1", c"../x=1", c"a/b=1", c"memory.max=1\n2"] {
+            let e = refused(&[c"--root", c"/r", c"--cgroup", bad, c"sh"]);
+            assert_eq!(e.doing, "--cgroup", "{bad:?}");
+            assert!(!e.detail.contains("not supported"), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Inside the new namespaces: the steps from the fork to `execve`, in order.
+//!
+//! The child runs on a copy of the parent's memory. It reports a failure by writing one
+//! formatted error line (prefixed with the exit status) into the report pipe; a successful
+//! exec closes that pipe (it is close-on-exec), which the parent reads as "started".
+
+use core::convert::Infallible;
+
+use linux_raw_sys::general as k;
+use linux_raw_sys::prctl as pr;
+
+use crate::args::{Argv, Slots};
+use crate::env::Environment;
+use crate::error::{Context, Error, Result};
+use crate::output::Line;
+use crate::plan::Plan;
+use crate::sys::{self, Errno, Fd};
+use crate::{exec, mount, net};
+
+/// What the child is handed by the parent.
+pub struct Child<'a> {
+    pub plan: &'a Plan,
+    /// The detached bind mount of the root, made by the parent.
+    pub tree: Fd,
+    /// Read end of the pipe on which the parent says "ID maps written"; its write end stays
+    /// open in the parent for the parent's whole life, so EOF here means the parent died.
+    pub go: Fd,
+    /// Write end of the report pipe.
+    pub report: Fd,
+    pub slots: &'a Slots<'static>,
+    pub env: Environment,
+    pub enter_time_namespace: bool,
+}
+
+/// Runs the child's steps; never returns.
+pub fn run(child: Child) -> ! {
+    let Err(error) = setup(&child);
+    let mut line = Line::new();
+    line.push(&[error.status]);
+    error.write_to(&mut line);
+    let _ = sys::write_fd(&child.report, line.as_bytes());
+    sys::exit(error.status)
+}
+
+fn setup(child: &Child) -> Result<Infallible> {
+    let plan = child.plan;
+
+    // The parent writes the ID maps, then one byte. Nothing here may create files or change
+    // IDs before that: until then our IDs are unmapped in the new namespace.
+    let mut byte = [0u8; 1];
+    match sys::read(&child.go, &mut byte) {
+        Ok(1) => {}
+        _ => sys::exit(crate::error::STATUS_FAILED),
+    }
+
+    // Become root of the namespace (the mapped host IDs). Groups first: the supplementary
+    // list is already empty (the parent dropped it before the fork).
+    sys::setresgid(0).context("setting group ID", b"0")?;
+    sys::setresuid(0).context("setting user ID", b"0")?;
+
+    // Die with the parent. Set after the last ID change, which clears it; then check that
+    // the parent did not die before it was set.
+    sys::prctl(pr::PR_SET_PDEATHSIG, k::SIGKILL as usize).context("setting", b"PDEATHSIG")?;
+    sys::set_nonblocking(&child.go).context("checking the parent", b"")?;
+    if sys::read(&child.go, &mut byte) != Err(Errno::EAGAIN) {
+        sys::exit(crate::error::STATUS_FAILED);
+    }
+
+    if child.enter_time_namespace {
+        // Kernels without time namespaces say EINVAL: run without one.
+        match sys::unshare(k::CLONE_NEWTIME) {
+            Ok(()) | Err(Errno::EINVAL) => {}
+            Err(e) => return Err(Error::sys("creating the time namespace", b"", e)),
+        }
+    }
+
+    // Mounts: nothing propagates to or from the host from here on.
+    mount::make_private()?;
+    let tree = &child.tree;
+    let devices = mount::clone_host_devices();
+    mount::attach_root(tree, plan.root)?;
+    mount::mount_proc(tree)?;
+    if !plan.network.host {
+        mount::mount_sys(tree)?;
+    }
+    mount::mount_dev(tree, &devices)?;
+    mount::enter_root(tree)?;
+    drop(devices);
+
+    if !plan.network.host {
+        net::loopback_up()?;
+    }
+
+    sys::sethostname(plan.hostname).context("setting hostname", plan.hostname)?;
+
+    sys::chdir(plan.workdir).context("changing to workdir", plan.workdir.to_bytes())?;
+
+    let command = child.slots.arg(plan.command);
+    let pointers = child.slots.pointers();
+    let argv = &pointers[plan.command..];
+    let envp = &pointers[..=child.env.end];
+    Err(exec::exec(command, argv, envp, child.env.path(&child.slots)))
+}

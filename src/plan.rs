@@ -1,0 +1,245 @@
+//! The validated plan of a run and the validators that build it. Pure: no system calls.
+
+use core::ffi::CStr;
+
+use crate::error::{Error, Result};
+
+/// Longest container ID: it must fit in interface and cgroup names with a prefix.
+pub const ID_MAX: usize = 12;
+/// `HOST_NAME_MAX` of Linux.
+pub const HOSTNAME_MAX: usize = 64;
+/// The PATH inside the container when no `--env PATH=...` is given.
+pub const DEFAULT_PATH: &CStr = c"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A container ID: 1 to 12 of `[A-Za-z0-9_-]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Id {
+    bytes: [u8; ID_MAX],
+    len: u8,
+}
+
+impl Id {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// An ID made of random bytes: twice as many lowercase hex digits.
+    pub fn from_random(random: [u8; ID_MAX / 2]) -> Id {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut bytes = [0u8; ID_MAX];
+        for (i, b) in random.iter().enumerate() {
+            bytes[2 * i] = HEX[(b >> 4) as usize];
+            bytes[2 * i + 1] = HEX[(b & 15) as usize];
+        }
+        Id { bytes, len: ID_MAX as u8 }
+    }
+}
+
+/// The network options as given; checked together by [`check_network`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Network {
+    pub host: bool,
+    pub bridge: Option<&'static [u8]>,
+    pub address: Option<&'static [u8]>,
+    pub peer_address: Option<&'static [u8]>,
+    pub default_route: Option<&'static [u8]>,
+}
+
+/// Everything a run needs to know, validated.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    pub root: &'static CStr,
+    pub id: Option<Id>,
+    pub hostname: &'static [u8],
+    pub workdir: &'static CStr,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// How many `--env` options there are (their values are read again when the
+    /// environment is built).
+    pub env_count: usize,
+    pub cgroup_count: usize,
+    pub network: Network,
+    /// Index of COMMAND in argv; its arguments follow up to the end.
+    pub command: usize,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            root: c"",
+            id: None,
+            hostname: b"tinyjail",
+            workdir: c"/",
+            uid: None,
+            gid: None,
+            env_count: 0,
+            cgroup_count: 0,
+            network: Network::default(),
+            command: 0,
+        }
+    }
+}
+
+/// `--id`: 1 to 12 of `[A-Za-z0-9_-]`. Such a name can never be `.` or `..` and never holds
+/// `/`, `%`, `:` or white space, so it is safe in paths and interface names.
+pub fn check_id(value: &'static [u8]) -> Result<Id> {
+    let ok = !value.is_empty()
+        && value.len() <= ID_MAX
+        && value.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !ok {
+        return Err(Error::input("--id", value, "must be 1 to 12 characters of A-Z a-z 0-9 _ -"));
+    }
+    let mut bytes = [0u8; ID_MAX];
+    bytes[..value.len()].copy_from_slice(value);
+    Ok(Id { bytes, len: value.len() as u8 })
+}
+
+/// `--env KEY=VALUE` or `--env KEY`: the key must be non-empty.
+pub fn check_env(value: &'static [u8]) -> Result<()> {
+    let key = env_key(value);
+    if key.is_empty() {
+        return Err(Error::input("--env", value, "needs a KEY (KEY=VALUE or KEY)"));
+    }
+    Ok(())
+}
+
+/// The key of `KEY=VALUE` (all of it without `=`).
+pub fn env_key(entry: &[u8]) -> &[u8] {
+    match entry.iter().position(|&b| b == b'=') {
+        Some(eq) => &entry[..eq],
+        None => entry,
+    }
+}
+
+/// `--workdir`: an absolute path inside the container.
+pub fn check_workdir(value: &'static CStr) -> Result<&'static CStr> {
+    if value.to_bytes().first() != Some(&b'/') {
+        return Err(Error::input("--workdir", value.to_bytes(), "must be an absolute path"));
+    }
+    Ok(value)
+}
+
+/// `--hostname`: 1 to 64 bytes.
+pub fn check_hostname(value: &'static [u8]) -> Result<&'static [u8]> {
+    if value.is_empty() || value.len() > HOSTNAME_MAX {
+        return Err(Error::input("--hostname", value, "must be 1 to 64 bytes"));
+    }
+    Ok(value)
+}
+
+/// `--uid`/`--gid`: a decimal ID below 4294967295 (which means "no ID" to the kernel).
+pub fn check_host_id(option: &'static str, value: &'static [u8]) -> Result<u32> {
+    let bad = Error::input(option, value, "must be a number from 0 to 4294967294");
+    if value.is_empty() || value.len() > 10 || !value.iter().all(u8::is_ascii_digit) {
+        return Err(bad);
+    }
+    let n = value.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    if n >= u64::from(u32::MAX) {
+        return Err(bad);
+    }
+    Ok(n as u32)
+}
+
+/// `--cgroup FILE=VALUE`: FILE is `controller.name`, never a `cgroup.*` core file, no `/`;
+/// VALUE holds no newline.
+pub fn check_cgroup_option(value: &'static [u8]) -> Result<()> {
+    let Some(eq) = value.iter().position(|&b| b == b'=') else {
+        return Err(Error::input("--cgroup", value, "must be FILE=VALUE"));
+    };
+    let (file, setting) = (&value[..eq], &value[eq + 1..]);
+    let dot = file.iter().position(|&b| b == b'.');
+    if file.is_empty() || dot.is_none_or(|d| d == 0 || d + 1 == file.len()) {
+        return Err(Error::input("--cgroup", value, "FILE must be controller.name, e.g. pids.max"));
+    }
+    if file.starts_with(b"cgroup.") {
+        return Err(Error::input("--cgroup", value, "the cgroup.* files are tinyjail's own"));
+    }
+    let name_ok = file.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+    if !name_ok {
+        return Err(Error::input("--cgroup", value, "FILE may hold only A-Z a-z 0-9 . _"));
+    }
+    if setting.contains(&b'\n') {
+        return Err(Error::input("--cgroup", value, "VALUE must not contain a newline"));
+    }
+    Ok(())
+}
+
+/// The network options together.
+pub fn check_network(net: &Network) -> Result<()> {
+    let any_other = net.bridge.is_some()
+        || net.address.is_some()
+        || net.peer_address.is_some()
+        || net.default_route.is_some();
+    if net.host && any_other {
+        return Err(Error::input(
+            "--use-host-network",
+            b"",
+            "cannot be combined with other network options",
+        ));
+    }
+    if net.host {
+        return Ok(());
+    }
+    if any_other {
+        // TODO: veth, addresses and routes through rtnetlink.
+        let option: &'static [u8] = if net.bridge.is_some() {
+            b"--network-bridge"
+        } else if net.address.is_some() {
+            b"--ip-address"
+        } else if net.peer_address.is_some() {
+            b"--peer-ip-address"
+        } else {
+            b"--default-route"
+        };
+        return Err(Error::input("option", option, "is not supported yet"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_ids_are_hex() {
+        let id = Id::from_random([0x00, 0x1f, 0xa0, 0xff, 0x12, 0x9b]);
+        assert_eq!(id.as_bytes(), b"001fa0ff129b");
+        assert!(check_id(b"001fa0ff129b").is_ok());
+    }
+
+    #[test]
+    fn host_ids() {
+        assert_eq!(check_host_id("--uid", b"0"), Ok(0));
+        assert_eq!(check_host_id("--uid", b"4294967294"), Ok(4294967294));
+        assert!(check_host_id("--uid", b"4294967295").is_err());
+        assert!(check_host_id("--uid", b"99999999999").is_err());
+        assert!(check_host_id("--uid", b"+1").is_err());
+    }
+
+    #[test]
+    fn env_keys() {
+        assert_eq!(env_key(b"A=1"), b"A");
+        assert_eq!(env_key(b"A"), b"A");
+        assert_eq!(env_key(b"A=b=c"), b"A");
+        assert!(check_env(b"=1").is_err());
+        assert!(check_env(b"A=").is_ok());
+    }
+
+    #[test]
+    fn cgroup_files() {
+        assert!(check_cgroup_option(b"cpu.max=50000 100000").is_ok());
+        assert!(check_cgroup_option(b"memory.max=64M").is_ok());
+        assert!(check_cgroup_option(b"io.max=8:0 rbps=1").is_ok());
+        for bad in [&b"memory.max"[..], b"=1", b".max=1", b"memory.=1", b"max=1", b"cgroup.kill=1"] {
+            assert!(check_cgroup_option(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn network_conflicts() {
+        let n = Network { host: true, bridge: Some(b"br0"), ..Network::default() };
+        assert!(check_network(&n).is_err());
+        assert!(check_network(&Network { host: true, ..Network::default() }).is_ok());
+        assert!(check_network(&Network::default()).is_ok());
+    }
+}

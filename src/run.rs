@@ -1,0 +1,169 @@
+//! The parent: from the command line to the container's exit status.
+
+use linux_raw_sys::general as k;
+use linux_raw_sys::prctl as pr;
+
+use crate::args::{Args, Slots, HostEnv};
+use crate::cli::{self, Request, USAGE};
+use crate::container::{self, Child};
+use crate::error::{Context, Error, Result};
+use crate::output::Line;
+use crate::plan::{Id, Plan};
+use crate::process::{self, Side};
+use crate::sys::{self, Errno, Fd};
+use crate::{env, mount, userns};
+
+/// Runs tinyjail with the process's arguments and returns its exit status.
+pub fn main(args: Args) -> u8 {
+    let (mut slots, host) = args.split();
+    let plan = match cli::parse(&slots) {
+        Ok(Request::Run(plan)) => plan,
+        Ok(Request::Help) => {
+            let _ = sys::write_all(1, USAGE.as_bytes());
+            return 0;
+        }
+        Ok(Request::Version) => {
+            Line::new().str("tinyjail ").str(env!("CARGO_PKG_VERSION")).to_stdout();
+            return 0;
+        }
+        Err(e) => {
+            e.report();
+            return e.status;
+        }
+    };
+    match launch(&plan, &mut slots, &host) {
+        Ok(status) => status,
+        Err(e) => {
+            e.report();
+            e.status
+        }
+    }
+}
+
+/// The checked root directory and the IDs its root maps to.
+struct Root {
+    dir: Fd,
+    uid: u32,
+    gid: u32,
+}
+
+fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8> {
+    // Nothing the caller left open reaches the container, and everything tinyjail opens
+    // from here on is close-on-exec.
+    close_inherited_descriptors();
+    // Keep other processes of the same user (the container's, once it runs) from reading
+    // or tracing tinyjail's memory while it sets up.
+    let _ = sys::prctl(pr::PR_SET_DUMPABLE, 0);
+
+    let env = env::build(slots, host)?;
+    let root = open_root(plan)?;
+    let _id = match plan.id {
+        Some(id) => id,
+        None => random_id()?,
+    };
+
+    let tree = mount::clone_root(&root.dir, plan.root.to_bytes())?;
+    drop(root.dir);
+
+    let (go_read, go_write) = sys::pipe().context("creating a pipe", b"")?;
+    let (report_read, report_write) = sys::pipe().context("creating a pipe", b"")?;
+
+    // The container must not inherit the host groups of whoever started tinyjail (root's
+    // group 0 above all); with setgroups denied inside, it could never drop them itself.
+    sys::clear_groups().context("dropping supplementary groups", b"")?;
+
+    let pid = match process::spawn(0, !plan.network.host)? {
+        Side::Child { enter_time_namespace } => {
+            drop(go_write);
+            drop(report_read);
+            container::run(Child {
+                plan,
+                tree,
+                go: go_read,
+                report: report_write,
+                slots,
+                env,
+                enter_time_namespace,
+            })
+        }
+        Side::Parent { pid } => pid,
+    };
+    drop(go_read);
+    drop(report_write);
+    drop(tree);
+
+    if let Err(e) = userns::write_id_maps(pid, root.uid, root.gid) {
+        // Closing the go pipe without a byte makes the child exit.
+        drop(go_write);
+        let _ = sys::wait_pid(pid);
+        return Err(e);
+    }
+    sys::write_fd(&go_write, b"1").context("starting the container process", b"")?;
+
+    // Either the report pipe closes at the exec (started) or the child sends its error.
+    let mut report = [0u8; crate::output::LINE_CAPACITY + 1];
+    let received = sys::read(&report_read, &mut report).unwrap_or(0);
+    let status = sys::wait_pid(pid).context("waiting for the container", b"")?;
+    if received > 0 {
+        let mut line = Line::new();
+        line.push(&report[1..received]);
+        line.to_stderr();
+        return Ok(report[0]);
+    }
+    drop(go_write);
+    Ok(process::exit_status(status))
+}
+
+/// Opens the root directory once and checks that very object: a directory, not the host's
+/// `/`, and (unless `--uid`/`--gid` say so) not owned by host root.
+fn open_root(plan: &Plan) -> Result<Root> {
+    let path = plan.root;
+    let shown = path.to_bytes();
+    let dir = sys::openat(sys::CWD, path, k::O_PATH | k::O_DIRECTORY, 0).map_err(|e| {
+        let e = Error::sys("opening root", shown, e);
+        if e.errno == Some(Errno::ENOTDIR) {
+            e.hint("--root must be a directory")
+        } else {
+            e
+        }
+    })?;
+    let st = sys::statx(dir.dir(), c"", 0).context("checking root", shown)?;
+    let host_root = sys::statx(sys::CWD, c"/", 0).context("checking", b"/")?;
+    if st.same_file(&host_root) {
+        return Err(Error::input("--root", shown, "is the host's / (give the container its own root)"));
+    }
+    let uid = plan.uid.unwrap_or(st.uid);
+    let gid = plan.gid.unwrap_or(st.gid);
+    if plan.uid.is_none() && uid == 0 {
+        return Err(Error::input(
+            "--root",
+            shown,
+            "is owned by host UID 0; chown -R it to an unprivileged user, or pass --uid 0 to \
+             map host root into the container on purpose",
+        ));
+    }
+    if plan.gid.is_none() && gid == 0 {
+        return Err(Error::input(
+            "--root",
+            shown,
+            "is owned by host GID 0; chown -R it to an unprivileged group, or pass --gid 0 to \
+             map host group 0 into the container on purpose",
+        ));
+    }
+    Ok(Root { dir, uid, gid })
+}
+
+fn random_id() -> Result<Id> {
+    let mut random = [0u8; 6];
+    sys::getrandom(&mut random).context("choosing a container ID", b"")?;
+    Ok(Id::from_random(random))
+}
+
+/// Closes every descriptor above 2 (`close_range(2)` where the kernel has it, 5.9 and up).
+fn close_inherited_descriptors() {
+    if sys::close_from(3) == Err(Errno::ENOSYS) {
+        for number in 3..1024 {
+            let _ = sys::close_number(number);
+        }
+    }
+}
