@@ -40,7 +40,9 @@ impl Args {
             }
             Args {
                 slots: Slots(core::slice::from_raw_parts_mut(argv, argc + 1)),
-                host: HostEnv { envp: core::slice::from_raw_parts(envp, envc + 1) },
+                host: HostEnv {
+                    envp: core::slice::from_raw_parts(envp, envc + 1),
+                },
             }
         }
     }
@@ -105,19 +107,23 @@ impl HostEnv {
     /// The entry `KEY=VALUE` whose key is `key`.
     pub fn find(&self, key: &[u8]) -> Option<&'static CStr> {
         let entries = &self.envp[..self.envp.len() - 1];
-        entries.iter().map(|&p| {
-            // SAFETY: every non-null envp entry points at a NUL-terminated string that lives
-            // for the whole process.
-            unsafe { string_at(p) }
-        }).find(|entry| {
-            let entry = entry.to_bytes();
-            entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'='
-        })
+        entries
+            .iter()
+            .map(|&p| {
+                // SAFETY: every non-null envp entry points at a NUL-terminated string that lives
+                // for the whole process.
+                unsafe { string_at(p) }
+            })
+            .find(|entry| {
+                let entry = entry.to_bytes();
+                entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'='
+            })
     }
 
     /// The value of `key`, if set.
     pub fn value(&self, key: &[u8]) -> Option<&'static [u8]> {
-        self.find(key).map(|entry| &entry.to_bytes()[key.len() + 1..])
+        self.find(key)
+            .map(|entry| &entry.to_bytes()[key.len() + 1..])
     }
 }
 

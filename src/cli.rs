@@ -110,7 +110,10 @@ impl Default for Tokens {
 
 impl Tokens {
     pub const fn new() -> Self {
-        Tokens { next: 1, command: 0 }
+        Tokens {
+            next: 1,
+            command: 0,
+        }
     }
 
     /// The next option, `Ok(None)` at the end of the options.
@@ -136,18 +139,21 @@ impl Tokens {
             Some(eq) if bytes.starts_with(b"--") => (&bytes[..eq], Some(eq + 1)),
             _ => (bytes, None),
         };
-        let Some(&(_, _, takes_value, opt)) =
-            OPTIONS.iter().find(|(long, short, _, _)| {
-                name == long.as_bytes() || (!short.is_empty() && name == short.as_bytes())
-            })
-        else {
+        let Some(&(_, _, takes_value, opt)) = OPTIONS.iter().find(|(long, short, _, _)| {
+            name == long.as_bytes() || (!short.is_empty() && name == short.as_bytes())
+        }) else {
             return Err(Error::input("unknown option", bytes, "see tinyjail --help"));
         };
         if !takes_value {
             if inline.is_some() {
                 return Err(Error::input("option", bytes, "takes no value"));
             }
-            return Ok(Some(Token { opt, name: bytes, value: b"", value_c: c"" }));
+            return Ok(Some(Token {
+                opt,
+                name: bytes,
+                value: b"",
+                value_c: c"",
+            }));
         }
         let value_c = match inline {
             Some(at) => {
@@ -164,7 +170,12 @@ impl Tokens {
                 v
             }
         };
-        Ok(Some(Token { opt, name, value: value_c.to_bytes(), value_c }))
+        Ok(Some(Token {
+            opt,
+            name,
+            value: value_c.to_bytes(),
+            value_c,
+        }))
     }
 }
 
@@ -203,9 +214,17 @@ pub fn parse<A: Argv>(argv: &A) -> Result<Request> {
             Opt::DefaultRoute => p.network.default_route = Some(t.value),
         }
     }
-    p.root = root.ok_or(Error::input("--root", b"", "is required (see tinyjail --help)"))?;
+    p.root = root.ok_or(Error::input(
+        "--root",
+        b"",
+        "is required (see tinyjail --help)",
+    ))?;
     if tokens.command >= argv.count() {
-        return Err(Error::input("COMMAND", b"", "is missing (tinyjail --root DIR -- COMMAND)"));
+        return Err(Error::input(
+            "COMMAND",
+            b"",
+            "is missing (tinyjail --root DIR -- COMMAND)",
+        ));
     }
     p.command = tokens.command;
     plan::check_network(&p.network)?;
@@ -265,7 +284,13 @@ mod tests {
 
     #[test]
     fn values_after_equals() {
-        let p = plan(&[c"--root=/r", c"--id=web-1", c"--hostname=box", c"--workdir=/tmp", c"ls"]);
+        let p = plan(&[
+            c"--root=/r",
+            c"--id=web-1",
+            c"--hostname=box",
+            c"--workdir=/tmp",
+            c"ls",
+        ]);
         assert_eq!(p.root, c"/r");
         assert_eq!(p.id.unwrap().as_bytes(), b"web-1");
         assert_eq!(p.hostname, b"box");
@@ -274,11 +299,26 @@ mod tests {
 
     #[test]
     fn ids() {
-        assert_eq!(plan(&[c"--root", c"/r", c"--uid", c"1000", c"--gid", c"0", c"x"]).uid, Some(1000));
-        assert_eq!(refused(&[c"--root", c"/r", c"--uid", c"-1", c"x"]).doing, "--uid");
-        assert_eq!(refused(&[c"--root", c"/r", c"--uid", c"4294967295", c"x"]).doing, "--uid");
-        assert_eq!(refused(&[c"--root", c"/r", c"--gid", c"", c"x"]).doing, "--gid");
-        assert_eq!(refused(&[c"--root", c"/r", c"--gid", c"12a", c"x"]).doing, "--gid");
+        assert_eq!(
+            plan(&[c"--root", c"/r", c"--uid", c"1000", c"--gid", c"0", c"x"]).uid,
+            Some(1000)
+        );
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"--uid", c"-1", c"x"]).doing,
+            "--uid"
+        );
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"--uid", c"4294967295", c"x"]).doing,
+            "--uid"
+        );
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"--gid", c"", c"x"]).doing,
+            "--gid"
+        );
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"--gid", c"12a", c"x"]).doing,
+            "--gid"
+        );
     }
 
     #[test]
@@ -286,38 +326,84 @@ mod tests {
         assert!(matches!(run(&[c"-h"]), Ok(Request::Help)));
         assert!(matches!(run(&[c"--help"]), Ok(Request::Help)));
         assert!(matches!(run(&[c"-V"]), Ok(Request::Version)));
-        assert!(matches!(run(&[c"--root", c"/r", c"--version"]), Ok(Request::Version)));
+        assert!(matches!(
+            run(&[c"--root", c"/r", c"--version"]),
+            Ok(Request::Version)
+        ));
     }
 
     #[test]
     fn bad_command_lines() {
-        assert_eq!(refused(&[c"--", c"sh"]).detail, "is required (see tinyjail --help)");
+        assert_eq!(
+            refused(&[c"--", c"sh"]).detail,
+            "is required (see tinyjail --help)"
+        );
         assert_eq!(refused(&[c"--root", c"/r"]).doing, "COMMAND");
         assert_eq!(refused(&[c"--root", c"/r", c"--"]).doing, "COMMAND");
         assert_eq!(refused(&[c"--root"]).detail, "needs a value");
-        assert_eq!(refused(&[c"--root", c"/r", c"--bogus", c"sh"]).doing, "unknown option");
-        assert_eq!(refused(&[c"--root", c"/r", c"-x", c"sh"]).doing, "unknown option");
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"--bogus", c"sh"]).doing,
+            "unknown option"
+        );
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"-x", c"sh"]).doing,
+            "unknown option"
+        );
         assert_eq!(refused(&[c"--root", c"", c"sh"]).doing, "--root");
-        assert_eq!(refused(&[c"--root", c"/r", c"--help=x", c"sh"]).detail, "takes no value");
-        assert_eq!(refused(&[c"--root", c"/r", c"--env", c"=x", c"sh"]).doing, "--env");
-        assert_eq!(refused(&[c"--root", c"/r", c"--env", c"", c"sh"]).doing, "--env");
-        assert_eq!(refused(&[c"--root", c"/r", c"--workdir", c"tmp", c"sh"]).doing, "--workdir");
-        assert_eq!(refused(&[c"--root", c"/r", c"--hostname", c"", c"sh"]).doing, "--hostname");
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"--help=x", c"sh"]).detail,
+            "takes no value"
+        );
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"--env", c"=x", c"sh"]).doing,
+            "--env"
+        );
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"--env", c"", c"sh"]).doing,
+            "--env"
+        );
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"--workdir", c"tmp", c"sh"]).doing,
+            "--workdir"
+        );
+        assert_eq!(
+            refused(&[c"--root", c"/r", c"--hostname", c"", c"sh"]).doing,
+            "--hostname"
+        );
     }
 
     #[test]
     fn id_rules() {
         for good in [c"a", c"abcdefghijkl", c"A-Z_0-9", c"-x"] {
-            assert!(run(&[c"--root", c"/r", c"--id", good, c"sh"]).is_ok(), "{good:?}");
+            assert!(
+                run(&[c"--root", c"/r", c"--id", good, c"sh"]).is_ok(),
+                "{good:?}"
+            );
         }
-        for bad in [c"", c"abcdefghijklm", c".", c"..", c"a.b", c"a/b", c"a b", c"a%b", c"\xc3\xa9"] {
-            assert_eq!(refused(&[c"--root", c"/r", c"--id", bad, c"sh"]).doing, "--id", "{bad:?}");
+        for bad in [
+            c"",
+            c"abcdefghijklm",
+            c".",
+            c"..",
+            c"a.b",
+            c"a/b",
+            c"a b",
+            c"a%b",
+            c"\xc3\xa9",
+        ] {
+            assert_eq!(
+                refused(&[c"--root", c"/r", c"--id", bad, c"sh"]).doing,
+                "--id",
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn env_counts() {
-        let p = plan(&[c"--root", c"/r", c"--env", c"A=1", c"--env=B", c"--env", c"C=", c"sh"]);
+        let p = plan(&[
+            c"--root", c"/r", c"--env", c"A=1", c"--env=B", c"--env", c"C=", c"sh",
+        ]);
         assert_eq!(p.env_count, 3);
     }
 
@@ -331,7 +417,14 @@ mod tests {
 
     #[test]
     fn cgroup_option_rules() {
-        for bad in [c"pids.max", c"=5", c"cgroup.procs=1", c"../x=1", c"a/b=1", c"memory.max=1\n2"] {
+        for bad in [
+            c"pids.max",
+            c"=5",
+            c"cgroup.procs=1",
+            c"../x=1",
+            c"a/b=1",
+            c"memory.max=1\n2",
+        ] {
             let e = refused(&[c"--root", c"/r", c"--cgroup", bad, c"sh"]);
             assert_eq!(e.doing, "--cgroup", "{bad:?}");
             assert!(!e.detail.contains("not supported"), "{bad:?}");

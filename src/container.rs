@@ -99,5 +99,10 @@ fn setup(child: &Child) -> Result<Infallible> {
     let pointers = child.slots.pointers();
     let argv = &pointers[plan.command..];
     let envp = &pointers[..=child.env.end];
-    Err(exec::exec(command, argv, envp, child.env.path(&child.slots)))
+    Err(exec::exec(
+        command,
+        argv,
+        envp,
+        child.env.path(child.slots),
+    ))
 }

@@ -73,7 +73,9 @@ mod tests {
         let host = HostEnv::for_test(host);
         let env = build(&mut slots, &host).unwrap();
         let strings = |range: std::ops::Range<usize>| -> Vec<String> {
-            range.map(|i| slots.arg(i).to_str().unwrap().to_owned()).collect()
+            range
+                .map(|i| slots.arg(i).to_str().unwrap().to_owned())
+                .collect()
         };
         assert!(slots.pointers()[env.end].is_null());
         let command = all.iter().position(|a| *a == c"--").unwrap() + 1;
@@ -82,7 +84,10 @@ mod tests {
 
     #[test]
     fn only_path_by_default() {
-        let (env, argv) = env_of(&[c"--root", c"/r", c"--", c"sh", c"-c", c"env"], &[c"HOME=/root"]);
+        let (env, argv) = env_of(
+            &[c"--root", c"/r", c"--", c"sh", c"-c", c"env"],
+            &[c"HOME=/root"],
+        );
         assert_eq!(env, [DEFAULT_PATH.to_str().unwrap()]);
         assert_eq!(argv, ["sh", "-c", "env"]);
     }
@@ -91,8 +96,20 @@ mod tests {
     fn entries_in_order_with_copies_and_overrides() {
         let (env, argv) = env_of(
             &[
-                c"--env", c"A=1", c"--root=/r", c"--env=TERM", c"--env", c"MISSING",
-                c"--env", c"PATH=/bin", c"--env", c"A=2", c"--env", c"B=", c"--", c"x",
+                c"--env",
+                c"A=1",
+                c"--root=/r",
+                c"--env=TERM",
+                c"--env",
+                c"MISSING",
+                c"--env",
+                c"PATH=/bin",
+                c"--env",
+                c"A=2",
+                c"--env",
+                c"B=",
+                c"--",
+                c"x",
             ],
             &[c"TERM=xterm", c"HOME=/root"],
         );
@@ -103,7 +120,13 @@ mod tests {
     #[test]
     fn many_entries_fit() {
         let values: Vec<&'static CStr> = (0..1000)
-            .map(|i| &*Box::leak(std::ffi::CString::new(format!("K{i}={i}")).unwrap().into_boxed_c_str()))
+            .map(|i| {
+                &*Box::leak(
+                    std::ffi::CString::new(format!("K{i}={i}"))
+                        .unwrap()
+                        .into_boxed_c_str(),
+                )
+            })
             .collect();
         let mut args = vec![c"--root", c"/r"];
         for v in &values {

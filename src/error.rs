@@ -26,6 +26,40 @@ pub struct Error {
     pub detail: &'static str,
     /// The exit status this failure gives.
     pub status: u8,
+    /// Text the kernel sent with its error (a netlink extended acknowledgement).
+    pub note: Note,
+}
+
+/// Longest kernel message kept with an error.
+pub const NOTE_MAX: usize = 56;
+
+/// A short text copied into the error, for messages that are not `'static`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Note {
+    bytes: [u8; NOTE_MAX],
+    len: u8,
+}
+
+impl Note {
+    pub const EMPTY: Note = Note {
+        bytes: [0; NOTE_MAX],
+        len: 0,
+    };
+
+    /// Copies `text`, cut to [`NOTE_MAX`] bytes.
+    pub fn new(text: &[u8]) -> Note {
+        let len = text.len().min(NOTE_MAX);
+        let mut bytes = [0; NOTE_MAX];
+        bytes[..len].copy_from_slice(&text[..len]);
+        Note {
+            bytes,
+            len: len as u8,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
 }
 
 pub type Result<T> = core::result::Result<T, Error>;
@@ -33,17 +67,37 @@ pub type Result<T> = core::result::Result<T, Error>;
 impl Error {
     /// A system call failed while doing `doing` to `object`.
     pub const fn sys(doing: &'static str, object: &'static [u8], errno: Errno) -> Self {
-        Error { doing, object, errno: Some(errno), detail: "", status: STATUS_FAILED }
+        Error {
+            doing,
+            object,
+            errno: Some(errno),
+            detail: "",
+            status: STATUS_FAILED,
+            note: Note::EMPTY,
+        }
     }
 
     /// Input refused by tinyjail: `detail` says what is wrong with `object`.
     pub const fn input(doing: &'static str, object: &'static [u8], detail: &'static str) -> Self {
-        Error { doing, object, errno: None, detail, status: STATUS_FAILED }
+        Error {
+            doing,
+            object,
+            errno: None,
+            detail,
+            status: STATUS_FAILED,
+            note: Note::EMPTY,
+        }
     }
 
     /// Adds the hint a user needs where the errno alone would mislead.
     pub const fn hint(mut self, detail: &'static str) -> Self {
         self.detail = detail;
+        self
+    }
+
+    /// Adds the kernel's own words about the failure.
+    pub fn with_note(mut self, text: &[u8]) -> Self {
+        self.note = Note::new(text);
         self
     }
 
@@ -66,6 +120,9 @@ impl Error {
         match self.errno {
             Some(errno) => {
                 write_errno(line, errno);
+                if self.note.len > 0 {
+                    line.str(": the kernel says: ").push(self.note.as_bytes());
+                }
                 if !self.detail.is_empty() {
                     line.str("; ").str(self.detail);
                 }
@@ -120,7 +177,10 @@ mod tests {
     #[test]
     fn system_error_line() {
         let e = Error::sys("opening root", b"/srv/r", Errno::ENOENT);
-        assert_eq!(text(e), "tinyjail: opening root /srv/r: No such file or directory (ENOENT)");
+        assert_eq!(
+            text(e),
+            "tinyjail: opening root /srv/r: No such file or directory (ENOENT)"
+        );
     }
 
     #[test]
@@ -129,6 +189,17 @@ mod tests {
         assert_eq!(
             text(e),
             "tinyjail: mounting proc on /proc: Operation not permitted (EPERM); a hint"
+        );
+    }
+
+    #[test]
+    fn kernel_note_follows_errno() {
+        let e = Error::sys("adding address", b"10.0.0.1/33", Errno::EINVAL)
+            .with_note(b"ipv4: Invalid prefix length");
+        assert_eq!(
+            text(e),
+            "tinyjail: adding address 10.0.0.1/33: Invalid argument (EINVAL): \
+             the kernel says: ipv4: Invalid prefix length"
         );
     }
 

@@ -33,7 +33,9 @@ pub fn exec(command: &'static CStr, argv: &[*const u8], envp: &[*const u8], path
         {
             continue;
         }
-        let Ok(candidate) = CStr::from_bytes_with_nul(&candidate) else { continue };
+        let Ok(candidate) = CStr::from_bytes_with_nul(&candidate) else {
+            continue;
+        };
         match sys::execve(candidate, argv, envp) {
             Errno::ENOENT if !exists(candidate) => {}
             Errno::ENOTDIR => {}

@@ -17,8 +17,14 @@ use crate::sys::{self, Errno, Fd, EMPTY};
 /// Device nodes bound from the host into the container's /dev (a user namespace cannot
 /// create device nodes of its own).
 const DEVICES: [&CStr; 6] = [c"null", c"zero", c"full", c"random", c"urandom", c"tty"];
-const HOST_DEVICES: [&CStr; 6] =
-    [c"/dev/null", c"/dev/zero", c"/dev/full", c"/dev/random", c"/dev/urandom", c"/dev/tty"];
+const HOST_DEVICES: [&CStr; 6] = [
+    c"/dev/null",
+    c"/dev/zero",
+    c"/dev/full",
+    c"/dev/random",
+    c"/dev/urandom",
+    c"/dev/tty",
+];
 
 /// Symlinks every /dev has.
 const DEV_LINKS: [(&CStr, &CStr); 5] = [
@@ -35,8 +41,7 @@ const PROC_HINT: &str =
 /// Stops mount events from travelling between the host and the container, in both
 /// directions, whatever the host's propagation (a shared `/` included).
 pub fn make_private() -> Result<()> {
-    sys::mount(None, c"/", None, k::MS_REC | k::MS_PRIVATE)
-        .context("making mounts private", b"/")
+    sys::mount(None, c"/", None, k::MS_REC | k::MS_PRIVATE).context("making mounts private", b"/")
 }
 
 /// A detached recursive bind mount of the root directory (`mount --rbind DIR DIR`, by
@@ -46,8 +51,12 @@ pub fn make_private() -> Result<()> {
 /// cannot be cloned from inside the container's. The copy is detached, so the host's mount
 /// table never shows it.
 pub fn clone_root(root: &Fd, root_path: &'static [u8]) -> Result<Fd> {
-    sys::open_tree(root.dir(), EMPTY, k::OPEN_TREE_CLONE | k::AT_EMPTY_PATH | k::AT_RECURSIVE)
-        .context("bind-mounting the root", root_path)
+    sys::open_tree(
+        root.dir(),
+        EMPTY,
+        k::OPEN_TREE_CLONE | k::AT_EMPTY_PATH | k::AT_RECURSIVE,
+    )
+    .context("bind-mounting the root", root_path)
 }
 
 /// Detached bind mounts of the host's device nodes, taken while the host's /dev is still
@@ -78,7 +87,11 @@ pub fn mount_proc(root: &Fd) -> Result<()> {
     };
     let attrs = k::MOUNT_ATTR_NOSUID | k::MOUNT_ATTR_NODEV | k::MOUNT_ATTR_NOEXEC;
     let mnt = new_mount(c"proc", &[], attrs, "mounting proc on", b"/proc").map_err(|e| {
-        if e.errno == Some(Errno::EPERM) { e.hint(PROC_HINT) } else { e }
+        if e.errno == Some(Errno::EPERM) {
+            e.hint(PROC_HINT)
+        } else {
+            e
+        }
     })?;
     attach(&mnt, &at, "mounting proc on", b"/proc")
 }
@@ -115,20 +128,36 @@ pub fn mount_dev(root: &Fd, devices: &[Option<Fd>; 6]) -> Result<()> {
         let Some(node) = node else { continue };
         let placeholder = k::O_CREAT | k::O_EXCL | k::O_WRONLY | k::O_NOFOLLOW;
         sys::openat(dev.dir(), name, placeholder, 0o666).context("creating", name.to_bytes())?;
-        sys::move_mount(node.dir(), EMPTY, dev.dir(), name, k::MOVE_MOUNT_F_EMPTY_PATH)
-            .context("binding the host's device", name.to_bytes())?;
+        sys::move_mount(
+            node.dir(),
+            EMPTY,
+            dev.dir(),
+            name,
+            k::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+        .context("binding the host's device", name.to_bytes())?;
     }
 
     sys::mkdirat(dev.dir(), c"pts", 0o755).context("creating", b"/dev/pts")?;
     let pts = new_mount(
         c"devpts",
-        &[(c"newinstance", c""), (c"ptmxmode", c"0666"), (c"mode", c"0620")],
+        &[
+            (c"newinstance", c""),
+            (c"ptmxmode", c"0666"),
+            (c"mode", c"0620"),
+        ],
         k::MOUNT_ATTR_NOSUID | k::MOUNT_ATTR_NOEXEC,
         "mounting devpts on",
         b"/dev/pts",
     )?;
-    sys::move_mount(pts.dir(), EMPTY, dev.dir(), c"pts", k::MOVE_MOUNT_F_EMPTY_PATH)
-        .context("mounting devpts on", b"/dev/pts")?;
+    sys::move_mount(
+        pts.dir(),
+        EMPTY,
+        dev.dir(),
+        c"pts",
+        k::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .context("mounting devpts on", b"/dev/pts")?;
 
     sys::mkdirat(dev.dir(), c"shm", 0o1777).context("creating", b"/dev/shm")?;
     let shm = new_mount(
@@ -138,8 +167,14 @@ pub fn mount_dev(root: &Fd, devices: &[Option<Fd>; 6]) -> Result<()> {
         "mounting tmpfs on",
         b"/dev/shm",
     )?;
-    sys::move_mount(shm.dir(), EMPTY, dev.dir(), c"shm", k::MOVE_MOUNT_F_EMPTY_PATH)
-        .context("mounting tmpfs on", b"/dev/shm")?;
+    sys::move_mount(
+        shm.dir(),
+        EMPTY,
+        dev.dir(),
+        c"shm",
+        k::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .context("mounting tmpfs on", b"/dev/shm")?;
 
     for (name, target) in DEV_LINKS {
         sys::symlinkat(target, dev.dir(), name).context("creating the link", name.to_bytes())?;
@@ -161,8 +196,14 @@ pub fn enter_root(tree: &Fd) -> Result<()> {
             sys::umount2(c".", k::MNT_DETACH).context("detaching the host's root", b"")?;
         }
         Err(Errno::EINVAL) => {
-            sys::move_mount(tree.dir(), EMPTY, sys::CWD, c"/", k::MOVE_MOUNT_F_EMPTY_PATH)
-                .context("moving the root over /", b"(pivot_root refused)")?;
+            sys::move_mount(
+                tree.dir(),
+                EMPTY,
+                sys::CWD,
+                c"/",
+                k::MOVE_MOUNT_F_EMPTY_PATH,
+            )
+            .context("moving the root over /", b"(pivot_root refused)")?;
             sys::chroot(c".").context("changing root to", b".")?;
         }
         Err(e) => return Err(Error::sys("pivot_root into the root", b"", e)),
@@ -185,7 +226,9 @@ fn mount_point(
             if sys::mkdirat(root.dir(), name, mode).is_err() {
                 return Ok(None);
             }
-            sys::openat(root.dir(), name, flags, 0).context("opening mount point", shown).map(Some)
+            sys::openat(root.dir(), name, flags, 0)
+                .context("opening mount point", shown)
+                .map(Some)
         }
         // A symlink here could point the mount anywhere, the host included.
         Err(Errno::ENOTDIR | Errno::ELOOP) => Err(Error::input(

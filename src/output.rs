@@ -18,7 +18,9 @@ impl Default for Line {
 
 impl Line {
     pub const fn new() -> Self {
-        Line { buf: heapless::Vec::new() }
+        Line {
+            buf: heapless::Vec::new(),
+        }
     }
 
     /// Appends bytes; what does not fit is dropped.

@@ -9,7 +9,8 @@ pub const ID_MAX: usize = 12;
 /// `HOST_NAME_MAX` of Linux.
 pub const HOSTNAME_MAX: usize = 64;
 /// The PATH inside the container when no `--env PATH=...` is given.
-pub const DEFAULT_PATH: &CStr = c"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const DEFAULT_PATH: &CStr =
+    c"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A container ID: 1 to 12 of `[A-Za-z0-9_-]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +32,10 @@ impl Id {
             bytes[2 * i] = HEX[(b >> 4) as usize];
             bytes[2 * i + 1] = HEX[(b & 15) as usize];
         }
-        Id { bytes, len: ID_MAX as u8 }
+        Id {
+            bytes,
+            len: ID_MAX as u8,
+        }
     }
 }
 
@@ -85,20 +89,33 @@ impl Default for Plan {
 pub fn check_id(value: &'static [u8]) -> Result<Id> {
     let ok = !value.is_empty()
         && value.len() <= ID_MAX
-        && value.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && value
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !ok {
-        return Err(Error::input("--id", value, "must be 1 to 12 characters of A-Z a-z 0-9 _ -"));
+        return Err(Error::input(
+            "--id",
+            value,
+            "must be 1 to 12 characters of A-Z a-z 0-9 _ -",
+        ));
     }
     let mut bytes = [0u8; ID_MAX];
     bytes[..value.len()].copy_from_slice(value);
-    Ok(Id { bytes, len: value.len() as u8 })
+    Ok(Id {
+        bytes,
+        len: value.len() as u8,
+    })
 }
 
 /// `--env KEY=VALUE` or `--env KEY`: the key must be non-empty.
 pub fn check_env(value: &'static [u8]) -> Result<()> {
     let key = env_key(value);
     if key.is_empty() {
-        return Err(Error::input("--env", value, "needs a KEY (KEY=VALUE or KEY)"));
+        return Err(Error::input(
+            "--env",
+            value,
+            "needs a KEY (KEY=VALUE or KEY)",
+        ));
     }
     Ok(())
 }
@@ -114,7 +131,11 @@ pub fn env_key(entry: &[u8]) -> &[u8] {
 /// `--workdir`: an absolute path inside the container.
 pub fn check_workdir(value: &'static CStr) -> Result<&'static CStr> {
     if value.to_bytes().first() != Some(&b'/') {
-        return Err(Error::input("--workdir", value.to_bytes(), "must be an absolute path"));
+        return Err(Error::input(
+            "--workdir",
+            value.to_bytes(),
+            "must be an absolute path",
+        ));
     }
     Ok(value)
 }
@@ -133,7 +154,9 @@ pub fn check_host_id(option: &'static str, value: &'static [u8]) -> Result<u32> 
     if value.is_empty() || value.len() > 10 || !value.iter().all(u8::is_ascii_digit) {
         return Err(bad);
     }
-    let n = value.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    let n = value
+        .iter()
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
     if n >= u64::from(u32::MAX) {
         return Err(bad);
     }
@@ -149,17 +172,35 @@ pub fn check_cgroup_option(value: &'static [u8]) -> Result<()> {
     let (file, setting) = (&value[..eq], &value[eq + 1..]);
     let dot = file.iter().position(|&b| b == b'.');
     if file.is_empty() || dot.is_none_or(|d| d == 0 || d + 1 == file.len()) {
-        return Err(Error::input("--cgroup", value, "FILE must be controller.name, e.g. pids.max"));
+        return Err(Error::input(
+            "--cgroup",
+            value,
+            "FILE must be controller.name, e.g. pids.max",
+        ));
     }
     if file.starts_with(b"cgroup.") {
-        return Err(Error::input("--cgroup", value, "the cgroup.* files are tinyjail's own"));
+        return Err(Error::input(
+            "--cgroup",
+            value,
+            "the cgroup.* files are tinyjail's own",
+        ));
     }
-    let name_ok = file.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+    let name_ok = file
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
     if !name_ok {
-        return Err(Error::input("--cgroup", value, "FILE may hold only A-Z a-z 0-9 . _"));
+        return Err(Error::input(
+            "--cgroup",
+            value,
+            "FILE may hold only A-Z a-z 0-9 . _",
+        ));
     }
     if setting.contains(&b'\n') {
-        return Err(Error::input("--cgroup", value, "VALUE must not contain a newline"));
+        return Err(Error::input(
+            "--cgroup",
+            value,
+            "VALUE must not contain a newline",
+        ));
     }
     Ok(())
 }
@@ -230,16 +271,31 @@ mod tests {
         assert!(check_cgroup_option(b"cpu.max=50000 100000").is_ok());
         assert!(check_cgroup_option(b"memory.max=64M").is_ok());
         assert!(check_cgroup_option(b"io.max=8:0 rbps=1").is_ok());
-        for bad in [&b"memory.max"[..], b"=1", b".max=1", b"memory.=1", b"max=1", b"cgroup.kill=1"] {
+        for bad in [
+            &b"memory.max"[..],
+            b"=1",
+            b".max=1",
+            b"memory.=1",
+            b"max=1",
+            b"cgroup.kill=1",
+        ] {
             assert!(check_cgroup_option(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn network_conflicts() {
-        let n = Network { host: true, bridge: Some(b"br0"), ..Network::default() };
+        let n = Network {
+            host: true,
+            bridge: Some(b"br0"),
+            ..Network::default()
+        };
         assert!(check_network(&n).is_err());
-        assert!(check_network(&Network { host: true, ..Network::default() }).is_ok());
+        assert!(check_network(&Network {
+            host: true,
+            ..Network::default()
+        })
+        .is_ok());
         assert!(check_network(&Network::default()).is_ok());
     }
 }

@@ -17,8 +17,12 @@ pub const NAMESPACES: u64 = (k::CLONE_NEWUSER
 pub enum Side {
     /// The new process. `enter_time_namespace` is set when the time namespace could not be
     /// made at clone time; the child then unshares it itself, and its exec enters it.
-    Child { enter_time_namespace: bool },
-    Parent { pid: u32 },
+    Child {
+        enter_time_namespace: bool,
+    },
+    Parent {
+        pid: u32,
+    },
 }
 
 /// Starts the container's first process in new namespaces: `clone3(2)`, falling back to
@@ -50,7 +54,9 @@ pub fn spawn(extra: u64, network: bool) -> Result<Side> {
 
 fn side(pid: u32, enter_time_namespace: bool) -> Side {
     if pid == 0 {
-        Side::Child { enter_time_namespace }
+        Side::Child {
+            enter_time_namespace,
+        }
     } else {
         Side::Parent { pid }
     }
@@ -74,8 +80,10 @@ fn clone_args(flags: u64) -> k::clone_args {
 
 fn spawn_hint(errno: Errno) -> &'static str {
     match errno {
-        Errno::EPERM => "user namespaces may be disabled (user.max_user_namespaces, \
-                         kernel.unprivileged_userns_clone) or tinyjail runs inside a chroot",
+        Errno::EPERM => {
+            "user namespaces may be disabled (user.max_user_namespaces, \
+                         kernel.unprivileged_userns_clone) or tinyjail runs inside a chroot"
+        }
         Errno::ENOSPC | Errno::EUSERS => "too many namespaces (see /proc/sys/user/max_*)",
         _ => "",
     }

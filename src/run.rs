@@ -3,7 +3,7 @@
 use linux_raw_sys::general as k;
 use linux_raw_sys::prctl as pr;
 
-use crate::args::{Args, Slots, HostEnv};
+use crate::args::{Args, HostEnv, Slots};
 use crate::cli::{self, Request, USAGE};
 use crate::container::{self, Child};
 use crate::error::{Context, Error, Result};
@@ -23,7 +23,10 @@ pub fn main(args: Args) -> u8 {
             return 0;
         }
         Ok(Request::Version) => {
-            Line::new().str("tinyjail ").str(env!("CARGO_PKG_VERSION")).to_stdout();
+            Line::new()
+                .str("tinyjail ")
+                .str(env!("CARGO_PKG_VERSION"))
+                .to_stdout();
             return 0;
         }
         Err(e) => {
@@ -73,7 +76,9 @@ fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8>
     sys::clear_groups().context("dropping supplementary groups", b"")?;
 
     let pid = match process::spawn(0, !plan.network.host)? {
-        Side::Child { enter_time_namespace } => {
+        Side::Child {
+            enter_time_namespace,
+        } => {
             drop(go_write);
             drop(report_read);
             container::run(Child {
@@ -130,7 +135,11 @@ fn open_root(plan: &Plan) -> Result<Root> {
     let st = sys::statx(dir.dir(), c"", 0).context("checking root", shown)?;
     let host_root = sys::statx(sys::CWD, c"/", 0).context("checking", b"/")?;
     if st.same_file(&host_root) {
-        return Err(Error::input("--root", shown, "is the host's / (give the container its own root)"));
+        return Err(Error::input(
+            "--root",
+            shown,
+            "is the host's / (give the container its own root)",
+        ));
     }
     let uid = plan.uid.unwrap_or(st.uid);
     let gid = plan.gid.unwrap_or(st.gid);

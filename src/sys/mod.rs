@@ -33,7 +33,10 @@ pub struct Fd(i32);
 impl Fd {
     /// The descriptor as a directory to resolve paths against.
     pub fn dir(&self) -> Dir<'_> {
-        Dir { fd: self.0, _borrow: core::marker::PhantomData }
+        Dir {
+            fd: self.0,
+            _borrow: core::marker::PhantomData,
+        }
     }
 
     /// The descriptor number, for messages and for `close_range` bounds.
@@ -57,7 +60,10 @@ pub struct Dir<'a> {
 }
 
 const fn dir_at(fd: i32) -> Dir<'static> {
-    Dir { fd, _borrow: core::marker::PhantomData }
+    Dir {
+        fd,
+        _borrow: core::marker::PhantomData,
+    }
 }
 
 impl Dir<'_> {
@@ -82,7 +88,14 @@ fn opt_ptr(s: Option<&CStr>) -> usize {
 pub fn read(file: &Fd, buf: &mut [u8]) -> Result<usize> {
     loop {
         // SAFETY: the kernel writes at most buf.len() bytes into buf, which we borrow mutably.
-        match unsafe { syscall3(Sysno::read, file.0 as usize, buf.as_mut_ptr() as usize, buf.len()) } {
+        match unsafe {
+            syscall3(
+                Sysno::read,
+                file.0 as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+            )
+        } {
             Err(Errno::EINTR) => continue,
             other => return other,
         }
@@ -93,7 +106,14 @@ pub fn read(file: &Fd, buf: &mut [u8]) -> Result<usize> {
 pub fn write_all(file: i32, mut buf: &[u8]) -> Result<()> {
     while !buf.is_empty() {
         // SAFETY: the kernel reads at most buf.len() bytes from buf.
-        match unsafe { syscall3(Sysno::write, file as usize, buf.as_ptr() as usize, buf.len()) } {
+        match unsafe {
+            syscall3(
+                Sysno::write,
+                file as usize,
+                buf.as_ptr() as usize,
+                buf.len(),
+            )
+        } {
             Ok(0) => return Err(Errno::EIO),
             Ok(n) => buf = &buf[n.min(buf.len())..],
             Err(Errno::EINTR) => continue,
@@ -112,12 +132,25 @@ pub fn write_fd(file: &Fd, buf: &[u8]) -> Result<()> {
 pub fn openat(dir: Dir, path: &CStr, flags: u32, mode: u32) -> Result<Fd> {
     let flags = flags | k::O_CLOEXEC;
     // SAFETY: path is NUL-terminated and outlives the call.
-    unsafe { syscall4(Sysno::openat, dir.raw(), ptr(path), flags as usize, mode as usize) }.map(fd)
+    unsafe {
+        syscall4(
+            Sysno::openat,
+            dir.raw(),
+            ptr(path),
+            flags as usize,
+            mode as usize,
+        )
+    }
+    .map(fd)
 }
 
 /// `openat2(2)` with `RESOLVE_*` flags; `O_CLOEXEC` is always added.
 pub fn openat2(dir: Dir, path: &CStr, flags: u32, resolve: u64) -> Result<Fd> {
-    let how = k::open_how { flags: u64::from(flags | k::O_CLOEXEC), mode: 0, resolve };
+    let how = k::open_how {
+        flags: u64::from(flags | k::O_CLOEXEC),
+        mode: 0,
+        resolve,
+    };
     // SAFETY: path is NUL-terminated; how is a valid open_how of the size we pass.
     unsafe {
         syscall4(
@@ -135,15 +168,28 @@ pub fn openat2(dir: Dir, path: &CStr, flags: u32, resolve: u64) -> Result<Fd> {
 pub fn pipe() -> Result<(Fd, Fd)> {
     let mut ends = [0i32; 2];
     // SAFETY: the kernel writes two descriptors into the two-element array.
-    unsafe { syscall2(Sysno::pipe2, ends.as_mut_ptr() as usize, k::O_CLOEXEC as usize) }?;
+    unsafe {
+        syscall2(
+            Sysno::pipe2,
+            ends.as_mut_ptr() as usize,
+            k::O_CLOEXEC as usize,
+        )
+    }?;
     Ok((Fd(ends[0]), Fd(ends[1])))
 }
 
 /// `fcntl(fd, F_SETFL, O_NONBLOCK)`.
 pub fn set_nonblocking(file: &Fd) -> Result<()> {
     // SAFETY: F_SETFL takes an integer argument; no memory is touched.
-    unsafe { syscall3(arch::FCNTL, file.0 as usize, k::F_SETFL as usize, k::O_NONBLOCK as usize) }
-        .map(drop)
+    unsafe {
+        syscall3(
+            arch::FCNTL,
+            file.0 as usize,
+            k::F_SETFL as usize,
+            k::O_NONBLOCK as usize,
+        )
+    }
+    .map(drop)
 }
 
 /// What tinyjail needs of `statx(2)`.
@@ -170,7 +216,11 @@ impl Stat {
 /// `statx(2)` of a path relative to `dir`, or of `dir` itself with an empty path.
 pub fn statx(dir: Dir, path: &CStr, flags: u32) -> Result<Stat> {
     let mut st = core::mem::MaybeUninit::<k::statx>::zeroed();
-    let flags = if path.is_empty() { flags | k::AT_EMPTY_PATH } else { flags };
+    let flags = if path.is_empty() {
+        flags | k::AT_EMPTY_PATH
+    } else {
+        flags
+    };
     // SAFETY: the kernel fills at most sizeof(struct statx) bytes of st.
     unsafe {
         syscall5(
@@ -289,8 +339,17 @@ pub fn fsopen(fstype: &CStr) -> Result<Fd> {
 pub fn fsconfig_string(context: &Fd, key: &CStr, value: &CStr) -> Result<()> {
     let cmd = k::fsconfig_command::FSCONFIG_SET_STRING as usize;
     // SAFETY: key and value are NUL-terminated.
-    unsafe { syscall5(Sysno::fsconfig, context.0 as usize, cmd, ptr(key), ptr(value), 0) }
-        .map(drop)
+    unsafe {
+        syscall5(
+            Sysno::fsconfig,
+            context.0 as usize,
+            cmd,
+            ptr(key),
+            ptr(value),
+            0,
+        )
+    }
+    .map(drop)
 }
 
 /// `fsconfig(2)` with `FSCONFIG_SET_FLAG`.
@@ -311,7 +370,12 @@ pub fn fsconfig_create(context: &Fd) -> Result<()> {
 pub fn fsmount(context: &Fd, attrs: u32) -> Result<Fd> {
     // SAFETY: no memory is passed.
     unsafe {
-        syscall3(Sysno::fsmount, context.0 as usize, k::FSMOUNT_CLOEXEC as usize, attrs as usize)
+        syscall3(
+            Sysno::fsmount,
+            context.0 as usize,
+            k::FSMOUNT_CLOEXEC as usize,
+            attrs as usize,
+        )
     }
     .map(fd)
 }
@@ -379,7 +443,11 @@ pub fn clone3(args: &mut k::clone_args) -> Result<u32> {
     // SAFETY: args is a valid clone_args of the size we pass. Without CLONE_VM the child gets
     // a copy of our memory and returns here on its own copy of the stack, like fork().
     unsafe {
-        syscall2(Sysno::clone3, args as *mut k::clone_args as usize, size_of::<k::clone_args>())
+        syscall2(
+            Sysno::clone3,
+            args as *mut k::clone_args as usize,
+            size_of::<k::clone_args>(),
+        )
     }
     .map(|pid| pid as u32)
 }
@@ -404,7 +472,13 @@ pub fn wait_pid(pid: u32) -> Result<u32> {
     loop {
         // SAFETY: the kernel writes one int into status; no rusage is requested.
         let r = unsafe {
-            syscall4(Sysno::wait4, pid as usize, &mut status as *mut i32 as usize, 0, 0)
+            syscall4(
+                Sysno::wait4,
+                pid as usize,
+                &mut status as *mut i32 as usize,
+                0,
+                0,
+            )
         };
         match r {
             Ok(_) => return Ok(status as u32),
@@ -429,7 +503,14 @@ pub fn execve(path: &CStr, argv: &[*const u8], envp: &[*const u8]) -> Errno {
     // SAFETY: both arrays end with a null pointer (checked by the callers that build them,
     // asserted above in debug builds) and every other entry points at a NUL-terminated
     // string that lives until the exec replaces this process.
-    match unsafe { syscall3(Sysno::execve, ptr(path), argv.as_ptr() as usize, envp.as_ptr() as usize) } {
+    match unsafe {
+        syscall3(
+            Sysno::execve,
+            ptr(path),
+            argv.as_ptr() as usize,
+            envp.as_ptr() as usize,
+        )
+    } {
         Ok(_) => Errno::EINVAL,
         Err(e) => e,
     }
@@ -449,7 +530,31 @@ pub fn exit(code: u8) -> ! {
 pub fn socket(domain: u32, kind: u32, protocol: u32) -> Result<Fd> {
     let kind = kind | k::O_CLOEXEC;
     // SAFETY: no memory is passed.
-    unsafe { syscall3(Sysno::socket, domain as usize, kind as usize, protocol as usize) }.map(fd)
+    unsafe {
+        syscall3(
+            Sysno::socket,
+            domain as usize,
+            kind as usize,
+            protocol as usize,
+        )
+    }
+    .map(fd)
+}
+
+/// `setsockopt(2)` of an integer option.
+pub fn setsockopt_int(socket: &Fd, level: u32, name: u32, value: u32) -> Result<()> {
+    // SAFETY: the kernel reads one u32 from value, which lives across the call.
+    unsafe {
+        syscall5(
+            Sysno::setsockopt,
+            socket.0 as usize,
+            level as usize,
+            name as usize,
+            &value as *const u32 as usize,
+            size_of::<u32>(),
+        )
+    }
+    .map(drop)
 }
 
 /// `recvfrom(2)` without an address: one datagram into `buf`.

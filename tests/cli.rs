@@ -1,0 +1,181 @@
+//! The command line: help, version, and bad input, which must change nothing.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+#[test]
+fn help_goes_to_stdout() {
+    for flag in ["-h", "--help"] {
+        let out = run([flag]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = stdout(&out);
+        assert!(text.starts_with("Usage: tinyjail --root DIR"), "{text}");
+        for option in [
+            "--root",
+            "--id",
+            "--env",
+            "--workdir",
+            "--cgroup",
+            "--use-host-network",
+            "--network-bridge",
+            "--ip-address",
+            "--peer-ip-address",
+            "--default-route",
+            "--hostname",
+            "--uid",
+            "--gid",
+        ] {
+            assert!(text.contains(option), "help lacks {option}");
+        }
+        assert!(out.stderr.is_empty());
+    }
+}
+
+#[test]
+fn version() {
+    for flag in ["-V", "--version"] {
+        let out = run([flag]);
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(
+            stdout(&out),
+            format!("tinyjail {}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let before = HostState::take();
+    let root = shared_root().to_str().unwrap().to_owned();
+    let file = scratch("a-file").join("f");
+    fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--", "/bin/true"], "--root is required"),
+        (&["/bin/true"], "--root is required"),
+        (
+            &["--root", "/does/not/exist", "--", "/bin/true"],
+            "opening root /does/not/exist: No such file or directory (ENOENT)",
+        ),
+        (
+            &["--root", file, "--", "/bin/true"],
+            "Not a directory (ENOTDIR)",
+        ),
+        (
+            &["--root", "/", "--", "/bin/true"],
+            "--root /: is the host's /",
+        ),
+        (&["--root", "/..", "--", "/bin/true"], "is the host's /"),
+        (
+            &["--root", &root, "--frobnicate", "--", "/bin/true"],
+            "unknown option --frobnicate",
+        ),
+        (&["--root", &root, "-x", "/bin/true"], "unknown option -x"),
+        (&["--root"], "option --root: needs a value"),
+        (&["--root", &root, "--id"], "option --id: needs a value"),
+        (
+            &["--root", &root, "--id", "abcdefghijklm", "--", "/bin/true"],
+            "--id abcdefghijklm: must be 1 to 12 characters",
+        ),
+        (
+            &["--root", &root, "--id", "a/b", "--", "/bin/true"],
+            "--id a/b: must be",
+        ),
+        (
+            &["--root", &root, "--id", "..", "--", "/bin/true"],
+            "--id ..: must be",
+        ),
+        (
+            &["--root", &root, "--id", "", "--", "/bin/true"],
+            "--id must be 1 to 12",
+        ),
+        (
+            &["--root", &root, "--env", "=x", "--", "/bin/true"],
+            "--env =x: needs a KEY",
+        ),
+        (
+            &["--root", &root, "--env", "", "--", "/bin/true"],
+            "needs a KEY",
+        ),
+        (&["--root", &root], "COMMAND is missing"),
+        (&["--root", &root, "--"], "COMMAND is missing"),
+        (
+            &["--root", &root, "--workdir", "tmp", "--", "/bin/true"],
+            "--workdir tmp: must be an absolute path",
+        ),
+        (
+            &["--root", &root, "--hostname", "", "--", "/bin/true"],
+            "--hostname",
+        ),
+        (
+            &["--root", &root, "--uid", "x", "--", "/bin/true"],
+            "--uid x: must be a number",
+        ),
+        (
+            &["--root", &root, "--gid", "-1", "--", "/bin/true"],
+            "--gid -1: must be a number",
+        ),
+        (
+            &[
+                "--root",
+                &root,
+                "--use-host-network",
+                "--network-bridge",
+                "br0",
+                "--",
+                "/bin/true",
+            ],
+            "cannot be combined",
+        ),
+        (
+            &["--root", &root, "--help=yes", "--", "/bin/true"],
+            "takes no value",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run(*args);
+        refused(&out, expected);
+    }
+    before.assert_unchanged();
+}
+
+#[test]
+fn root_owned_by_host_root_needs_explicit_ids() {
+    require_root!();
+    let root = scratch("root-owned-by-0");
+    make_busybox_root(&root, 0);
+    let args = ["--root", root.to_str().unwrap(), "--", "/bin/true"];
+    refused(&run(args), "is owned by host UID 0; chown -R it");
+    let out = run([
+        "--root",
+        root.to_str().unwrap(),
+        "--uid",
+        "0",
+        "--gid",
+        "0",
+        "--",
+        "/bin/id",
+        "-u",
+    ]);
+    assert_eq!(ok(&out), "0\n");
+}
+
+#[test]
+fn options_not_supported_yet_say_so() {
+    let root = shared_root().to_str().unwrap().to_owned();
+    for args in [
+        &["--cgroup", "pids.max=10"][..],
+        &["--network-bridge", "br0"],
+        &["--ip-address", "10.0.0.2/24"],
+        &["--peer-ip-address", "10.0.0.1/24"],
+        &["--default-route", "10.0.0.1"],
+    ] {
+        let mut all = vec!["--root", &root];
+        all.extend_from_slice(args);
+        all.extend(["--", "/bin/true"]);
+        refused(&run(&all), "not supported yet");
+    }
+}

@@ -1,0 +1,482 @@
+//! The container as its process sees it, and what the host sees of it.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[test]
+fn command_is_pid_1_with_mapped_root() {
+    require_root!();
+    let out = ok(&run_in_root(&[
+        "/bin/sh",
+        "-c",
+        "echo $$; id -u; id -g; id",
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1");
+    assert_eq!(lines[1], "0");
+    assert_eq!(lines[2], "0");
+    // No supplementary groups at all: the host's are dropped, and none can be set inside.
+    assert_eq!(lines[3], "uid=0(root) gid=0(root)");
+}
+
+#[test]
+fn ids_other_than_the_owner_are_nobody() {
+    require_root!();
+    let out = ok(&run_in_root(&[
+        "/bin/cat",
+        "/proc/self/uid_map",
+        "/proc/self/gid_map",
+    ]));
+    let maps: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(maps, [["0", "1000", "1"], ["0", "1000", "1"]]);
+    // The device nodes belong to host root, which is unmapped: nobody.
+    let out = ok(&run_in_root(&["/bin/stat", "-c", "%u:%g", "/dev/null"]));
+    assert_eq!(out.trim(), "65534:65534");
+    let out = ok(&run_in_root(&["/bin/cat", "/proc/self/setgroups"]));
+    assert_eq!(out.trim(), "deny");
+}
+
+#[test]
+fn host_sees_the_mapped_user() {
+    require_root!();
+    let root = own_root("host-sees-mapped-user");
+    let out = run([
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--".as_ref(),
+        "/bin/touch".as_ref(),
+        "/tmp/made-inside".as_ref(),
+    ]);
+    ok(&out);
+    let meta = fs::metadata(root.join("tmp/made-inside")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (OWNER, OWNER));
+
+    // The running process, seen from the host, has the owner's IDs.
+    let mut child = tinyjail()
+        .args([
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--".as_ref(),
+            "/bin/sleep".as_ref(),
+            "30".as_ref(),
+        ])
+        .spawn()
+        .unwrap();
+    let tinyjail_pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let inner = loop {
+        if let Some(pid) = children_of(tinyjail_pid).into_iter().next() {
+            let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            if status.contains("Name:\tsleep") {
+                break status;
+            }
+        }
+        assert!(Instant::now() < deadline, "container process not found");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let uid_line = inner.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let gid_line = inner.lines().find(|l| l.starts_with("Gid:")).unwrap();
+    assert_eq!(
+        uid_line.split_whitespace().collect::<Vec<_>>(),
+        ["Uid:", "1000", "1000", "1000", "1000"]
+    );
+    assert_eq!(
+        gid_line.split_whitespace().collect::<Vec<_>>(),
+        ["Gid:", "1000", "1000", "1000", "1000"]
+    );
+    let groups = inner.lines().find(|l| l.starts_with("Groups:")).unwrap();
+    assert_eq!(
+        groups.trim(),
+        "Groups:",
+        "no host groups may reach the container"
+    );
+}
+
+/// PIDs (host view) whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let ppid: u32 = after_name
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        if ppid == pid {
+            found.push(child);
+        }
+    }
+    found
+}
+
+#[test]
+fn hostname_default_and_chosen() {
+    require_root!();
+    assert_eq!(ok(&run_in_root(&["/bin/hostname"])).trim(), "tinyjail");
+    let root = shared_root();
+    let out = run([
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--hostname".as_ref(),
+        "box-1".as_ref(),
+        "hostname".as_ref(),
+    ]);
+    assert_eq!(ok(&out).trim(), "box-1");
+}
+
+#[test]
+fn only_loopback_and_it_is_up() {
+    require_root!();
+    let out = ok(&run_in_root(&["/bin/ip", "-o", "link"]));
+    let links: Vec<&str> = out.lines().collect();
+    assert_eq!(links.len(), 1, "{out}");
+    assert!(
+        links[0].starts_with("1: lo: <LOOPBACK,UP,LOWER_UP>"),
+        "{out}"
+    );
+    ok(&run_in_root(&["/bin/ping", "-c1", "-W2", "127.0.0.1"]));
+}
+
+#[test]
+fn proc_shows_only_the_container() {
+    require_root!();
+    let out = ok(&run_in_root(&["/bin/sh", "-c", "ls -d /proc/[0-9]*"]));
+    let pids: Vec<u32> = out
+        .lines()
+        .map(|l| l.trim_start_matches("/proc/").parse().unwrap())
+        .collect();
+    assert!(pids.contains(&1), "{out}");
+    assert!(pids.len() <= 2 && pids.iter().all(|&p| p < 10), "{out}");
+}
+
+#[test]
+fn dev_is_minimal_and_works() {
+    require_root!();
+    let script =
+        "echo hi > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c \
+                  && ls /dev && test -c /dev/pts/ptmx && test -d /dev/shm && echo x > /dev/shm/f \
+                  && readlink /dev/fd && ! echo x > /dev/full";
+    let out = ok(&run_in_root(&["/bin/sh", "-c", script]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(&lines[..2], ["4", "4"]);
+    let names: Vec<&str> = lines[2..lines.len() - 1].to_vec();
+    assert_eq!(
+        names,
+        [
+            "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout",
+            "tty", "urandom", "zero"
+        ]
+    );
+    assert_eq!(lines[lines.len() - 1], "/proc/self/fd");
+}
+
+#[test]
+fn sys_is_read_only() {
+    require_root!();
+    let out = ok(&run_in_root(&[
+        "/bin/sh",
+        "-c",
+        "ls /sys/class/net; touch /sys/x 2>/dev/null || echo refused",
+    ]));
+    assert_eq!(out, "lo\nrefused\n");
+}
+
+#[test]
+fn environment_is_exactly_what_was_given() {
+    require_root!();
+    let root = shared_root();
+    let out = tinyjail()
+        .env_clear()
+        .env("FROM_HOST", "host value")
+        .env("SECRET", "must not leak")
+        .args(["--root".as_ref(), root.as_os_str()])
+        .args([
+            "--env",
+            "A=1",
+            "--env",
+            "FROM_HOST",
+            "--env",
+            "UNSET_ON_HOST",
+            "--env=B=x=y",
+            "--",
+            "/bin/env",
+        ])
+        .output()
+        .unwrap();
+    let out = ok(&out);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "A=1",
+            "FROM_HOST=host value",
+            "B=x=y"
+        ]
+    );
+}
+
+#[test]
+fn path_can_be_replaced_and_is_used_for_the_search() {
+    require_root!();
+    let root = own_root("path-search");
+    fs::create_dir_all(root.join("opt/tools")).unwrap();
+    fs::write(
+        root.join("opt/tools/hello"),
+        "#!/bin/sh\necho hello from $0\n",
+    )
+    .unwrap();
+    fs::set_permissions(
+        root.join("opt/tools/hello"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let out = run([
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--env".as_ref(),
+        "PATH=/nowhere:/opt/tools".as_ref(),
+        "--".as_ref(),
+        "hello".as_ref(),
+    ]);
+    assert_eq!(ok(&out), "hello from /opt/tools/hello\n");
+}
+
+#[test]
+fn argv_zero_is_the_command_as_given() {
+    require_root!();
+    // PID 1's argv as the kernel holds it: NUL-separated.
+    let out = ok(&run_in_root(&[
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline; true",
+        "zero",
+    ]));
+    assert_eq!(out, "sh\0-c\0cat /proc/1/cmdline; true\0zero\0");
+    assert_eq!(
+        ok(&run_in_root(&[
+            "/bin/sh",
+            "-c",
+            "echo \"$0|$1|$2\"",
+            "zero",
+            "a b",
+            ""
+        ])),
+        "zero|a b|\n"
+    );
+}
+
+#[test]
+fn workdir_default_and_chosen() {
+    require_root!();
+    assert_eq!(ok(&run_in_root(&["/bin/pwd"])), "/\n");
+    let root = shared_root();
+    let out = run([
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--workdir".as_ref(),
+        "/tmp".as_ref(),
+        "pwd".as_ref(),
+    ]);
+    assert_eq!(ok(&out), "/tmp\n");
+    let out = run([
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--workdir".as_ref(),
+        "/missing".as_ref(),
+        "pwd".as_ref(),
+    ]);
+    refused(
+        &out,
+        "changing to workdir /missing: No such file or directory (ENOENT)",
+    );
+}
+
+#[test]
+fn exit_status_is_the_commands() {
+    require_root!();
+    for code in [0, 1, 42, 255] {
+        let out = run_in_root(&["/bin/sh", "-c", &format!("exit {code}")]);
+        assert_eq!(out.status.code(), Some(code));
+    }
+}
+
+#[test]
+fn killed_by_a_signal_gives_128_plus_n() {
+    require_root!();
+    let root = shared_root();
+    let mut child = tinyjail()
+        .args(["--root".as_ref(), root.as_os_str(), "--".as_ref()])
+        .args(["/bin/sh", "-c", "echo ready; while :; do sleep 1; done"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = [0u8; 6];
+    use std::io::Read;
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut ready)
+        .unwrap();
+    // PID 1 of a namespace takes from outside only KILL, STOP and signals it handles.
+    let inner = children_of(child.id())[0];
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &inner.to_string()])
+        .status();
+    assert!(status.unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(137));
+}
+
+#[test]
+fn segfault_inside_is_128_plus_11() {
+    require_root!();
+    let out = run_in_root(&["/bin/sh", "-c", "kill -SEGV $$; sleep 1; exit 3"]);
+    // PID 1 is protected from its own namespace's signals: the shell goes on.
+    assert_eq!(out.status.code(), Some(3));
+    let out = run_in_root(&["/bin/sh", "-c", "sh -c 'kill -SEGV $$'; echo $?"]);
+    assert_eq!(ok(&out), "139\n");
+}
+
+#[test]
+fn not_found_is_127_and_not_executable_is_126() {
+    require_root!();
+    let out = run_in_root(&["/no/such/command"]);
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "tinyjail: executing /no/such/command: No such file or directory (ENOENT)\n"
+    );
+
+    let out = run_in_root(&["no-such-command"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(
+        stderr(&out).contains("not found in the container's PATH"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run_in_root(&["/etc/passwd"]);
+    assert_eq!(out.status.code(), Some(126));
+    assert_eq!(
+        stderr(&out),
+        "tinyjail: executing /etc/passwd: Permission denied (EACCES)\n"
+    );
+}
+
+#[test]
+fn missing_interpreter_gets_a_hint() {
+    require_root!();
+    let root = own_root("missing-interpreter");
+    fs::write(
+        root.join("bin/needs-python"),
+        "#!/usr/bin/python3\nprint(1)\n",
+    )
+    .unwrap();
+    fs::set_permissions(
+        root.join("bin/needs-python"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let out = run([
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--".as_ref(),
+        "needs-python".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(
+        stderr(&out).contains("interpreter or dynamic loader is missing"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn no_host_descriptor_reaches_the_container() {
+    require_root!();
+    let root = shared_root();
+    let script = format!(
+        "exec 5</etc/hostname 7>/dev/null; exec {} --root {} -- /bin/ls /proc/self/fd",
+        env!("CARGO_BIN_EXE_tinyjail"),
+        root.display()
+    );
+    let out = std::process::Command::new("/bin/bash")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    // 0, 1, 2 and the directory ls itself opened.
+    assert_eq!(
+        ok(&out).split_whitespace().collect::<Vec<_>>(),
+        ["0", "1", "2", "3"]
+    );
+}
+
+#[test]
+fn nothing_stays_mounted_on_the_host() {
+    require_root!();
+    let before = HostState::take();
+    ok(&run_in_root(&["/bin/true"]));
+    let _ = run_in_root(&["/no/such/command"]);
+    let _ = run_in_root(&["/bin/sh", "-c", "exit 3"]);
+    before.assert_unchanged();
+}
+
+#[test]
+fn symlinked_mount_points_are_refused() {
+    require_root!();
+    let before = HostState::take();
+    for dir in ["proc", "sys", "dev"] {
+        let root = own_root(&format!("symlinked-{dir}"));
+        fs::remove_dir(root.join(dir)).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join(dir)).unwrap();
+        chown(&root.join(dir), OWNER);
+        let out = run([
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--".as_ref(),
+            "/bin/true".as_ref(),
+        ]);
+        refused(&out, &format!("refusing mount point /{dir}: is a symlink"));
+    }
+    before.assert_unchanged();
+}
+
+#[test]
+fn missing_mount_points_are_made() {
+    require_root!();
+    let root = own_root("missing-mount-points");
+    for dir in ["proc", "sys", "dev"] {
+        fs::remove_dir(root.join(dir)).unwrap();
+    }
+    let out = run([
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--".as_ref(),
+        "/bin/sh".as_ref(),
+        "-c".as_ref(),
+        "test -e /proc/1 && test -c /dev/null && ls /sys/class/net".as_ref(),
+    ]);
+    assert_eq!(ok(&out), "lo\n");
+    let meta = fs::metadata(root.join("proc")).unwrap();
+    assert_eq!(meta.uid(), OWNER);
+}

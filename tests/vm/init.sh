@@ -1,0 +1,86 @@
+#!/bin/busybox sh
+# PID 1 of the test VM, installed as /init by tests/vm/run.sh.
+#
+# Stage 1 copies the initramfs onto a tmpfs and switch_roots to it: the
+# initramfs root itself cannot be pivot_root'ed away from (EINVAL), which
+# any container launcher needs. Stage 2 mounts the usual filesystems, loads
+# kernel modules, runs /cases.sh and powers off.
+
+bb=/bin/busybox
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+
+# Report an init failure through the result protocol and stop the VM.
+die() {
+    echo "TJRESULT vm-init FAIL $*"
+    echo "TJDONE"
+    $bb poweroff -f
+    exit 1
+}
+
+if [ ! -e /.tj-stage2 ]; then
+    # --- Stage 1: move onto a tmpfs root -----------------------------------
+    $bb mkdir -p /newroot
+    $bb mount -t tmpfs -o mode=0755 tmpfs /newroot || die "mount tmpfs /newroot"
+    for e in /* /.[!.]*; do
+        [ -e "$e" ] || continue
+        [ "$e" = /newroot ] && continue
+        $bb cp -a "$e" /newroot/ || die "copy $e to tmpfs root"
+    done
+    $bb touch /newroot/.tj-stage2
+    # shellcheck disable=SC2093
+    exec $bb switch_root /newroot /init
+    die "switch_root failed"
+fi
+
+# --- Stage 2 -----------------------------------------------------------------
+# The firmware leaves its last console line unterminated: end it so that the
+# first protocol line starts a line of its own.
+echo
+# Applet links for the VM root (absolute links to /bin/busybox).
+$bb --install -s /bin || die "busybox --install"
+
+# Kernel messages stay in dmesg (dumped at the end) so that they cannot be
+# interleaved with result lines on the serial console.
+mount -t proc proc /proc || die "mount proc"
+echo 1 >/proc/sys/kernel/printk
+
+mount -t sysfs sysfs /sys || die "mount sysfs"
+mount -t devtmpfs devtmpfs /dev || die "mount devtmpfs"
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts || die "mount devpts"
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm || die "mount /dev/shm"
+mount -t cgroup2 cgroup2 /sys/fs/cgroup || die "mount cgroup2"
+mount -t tmpfs -o mode=1777 tmpfs /tmp || die "mount /tmp"
+hostname tjvm
+ip link set lo up || die "ip link set lo up"
+
+# Container root: applet links inside it point at /bin/busybox, which is
+# /rootfs/bin/busybox once /rootfs is the container's root. Owned by 1000.
+busybox --install -s /rootfs/bin || die "busybox --install in /rootfs"
+chown -R -h 1000:1000 /rootfs || die "chown /rootfs"
+
+# Kernel modules, dependencies first (order written by run.sh).
+if [ -f /lib/modules/load-order ]; then
+    while read -r m; do
+        [ -n "$m" ] || continue
+        insmod "/lib/modules/$m" || die "insmod $m"
+    done </lib/modules/load-order
+fi
+
+echo "TJBOOT uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r) cpus=$(nproc)"
+
+# Run the cases; the script prints TJRESULT lines and finally TJDONE.
+export TJ_ROOTFS=/rootfs TJ_BIN=/bin/tinyjail HOME=/root
+cd /
+sh /cases.sh </dev/null 2>&1
+echo "TJEXIT $?"
+echo "TJEND uptime=$(cut -d' ' -f1 /proc/uptime)s"
+
+# Kernel log for post-mortem reading (run.sh shows the whole log on failure).
+echo "----- dmesg -----"
+dmesg
+echo "----- end dmesg -----"
+
+poweroff -f
+# Fallback: with panic=-1 and qemu -no-reboot, exiting PID 1 stops the VM.
+exit 0
