@@ -21,6 +21,8 @@ pub enum Opt {
     Uid,
     Gid,
     Cgroup,
+    CgroupParent,
+    Stats,
     UseHostNetwork,
     NetworkBridge,
     IpAddress,
@@ -40,6 +42,8 @@ const OPTIONS: &[(&str, &str, bool, Opt)] = &[
     ("--uid", "", true, Opt::Uid),
     ("--gid", "", true, Opt::Gid),
     ("--cgroup", "", true, Opt::Cgroup),
+    ("--cgroup-parent", "", true, Opt::CgroupParent),
+    ("--stats", "", false, Opt::Stats),
     ("--use-host-network", "", false, Opt::UseHostNetwork),
     ("--network-bridge", "", true, Opt::NetworkBridge),
     ("--ip-address", "", true, Opt::IpAddress),
@@ -63,7 +67,10 @@ Options:
   --env KEY=VALUE        set a variable; --env KEY copies it from tinyjail's
                          environment (repeatable). Only PATH is set otherwise.
   --uid N, --gid N       host IDs that root inside maps to (default: owner of DIR)
-  --cgroup FILE=VALUE    write VALUE to FILE of the container's cgroup
+  --cgroup FILE=VALUE    write VALUE to FILE of the container's cgroup, e.g.
+                         memory.max=64M, pids.max=32, cpu.max=\"50000 100000\"
+  --cgroup-parent PATH   make the container's cgroup below PATH (default /tinyjail)
+  --stats                print peak memory, CPU time, OOM kills and peak PIDs
   --use-host-network     share the host's network namespace
   --network-bridge DEV   connect a veth pair to bridge DEV
   --ip-address CIDR      address of the container's eth0
@@ -207,6 +214,8 @@ pub fn parse<A: Argv>(argv: &A) -> Result<Request> {
                 plan::check_cgroup_option(t.value)?;
                 p.cgroup_count += 1;
             }
+            Opt::CgroupParent => p.cgroup_parent = Some(plan::check_cgroup_parent(t.value)?),
+            Opt::Stats => p.stats = true,
             Opt::UseHostNetwork => p.network.host = true,
             Opt::NetworkBridge => p.network.bridge = Some(t.value),
             Opt::IpAddress => p.network.address = Some(t.value),
@@ -228,9 +237,6 @@ pub fn parse<A: Argv>(argv: &A) -> Result<Request> {
     }
     p.command = tokens.command;
     plan::check_network(&p.network)?;
-    if p.cgroup_count > 0 {
-        return Err(Error::input("--cgroup", b"", "is not supported yet"));
-    }
     Ok(Request::Run(p))
 }
 
@@ -411,8 +417,25 @@ mod tests {
     fn network_options_not_yet() {
         let e = refused(&[c"--root", c"/r", c"--network-bridge", c"br0", c"sh"]);
         assert!(e.detail.contains("not supported yet"), "{e:?}");
-        let e = refused(&[c"--root", c"/r", c"--cgroup", c"pids.max=5", c"sh"]);
-        assert!(e.detail.contains("not supported yet"), "{e:?}");
+        assert!(run(&[c"--root", c"/r", c"--cgroup", c"pids.max=5", c"sh"]).is_ok());
+    }
+
+    #[test]
+    fn cgroup_parents() {
+        let p = plan(&[
+            c"--root",
+            c"/r",
+            c"--cgroup-parent",
+            c"/jobs/web",
+            c"--stats",
+            c"sh",
+        ]);
+        assert_eq!(p.cgroup_parent, Some(&b"/jobs/web"[..]));
+        assert!(p.stats);
+        for bad in [c"..", c"/a/../b", c"a/./b", c"a b", c"a\nb"] {
+            let e = refused(&[c"--root", c"/r", c"--cgroup-parent", bad, c"sh"]);
+            assert_eq!(e.doing, "--cgroup-parent", "{bad:?}");
+        }
     }
 
     #[test]

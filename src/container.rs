@@ -30,6 +30,8 @@ pub struct Child<'a> {
     pub slots: &'a Slots<'static>,
     pub env: Environment,
     pub enter_time_namespace: bool,
+    /// The signal mask tinyjail had before it blocked the forwarded signals.
+    pub signal_mask: u64,
 }
 
 /// Runs the child's steps; never returns.
@@ -66,6 +68,10 @@ fn setup(child: &Child) -> Result<Infallible> {
         sys::exit(crate::error::STATUS_FAILED);
     }
 
+    // The parent has put us in the container's cgroup: make it the cgroup namespace's root,
+    // so that the container sees its cgroup as "/".
+    sys::unshare(k::CLONE_NEWCGROUP).context("creating the cgroup namespace", b"")?;
+
     if child.enter_time_namespace {
         // Kernels without time namespaces say EINVAL: run without one.
         match sys::unshare(k::CLONE_NEWTIME) {
@@ -95,14 +101,10 @@ fn setup(child: &Child) -> Result<Infallible> {
 
     sys::chdir(plan.workdir).context("changing to workdir", plan.workdir.to_bytes())?;
 
+    let _ = sys::set_signal_mask(k::SIG_SETMASK, child.signal_mask);
     let command = child.slots.arg(plan.command);
     let pointers = child.slots.pointers();
     let argv = &pointers[plan.command..];
     let envp = &pointers[..=child.env.end];
-    Err(exec::exec(
-        command,
-        argv,
-        envp,
-        child.env.path(child.slots),
-    ))
+    Err(exec::exec(command, argv, envp, child.env.path(child.slots)))
 }

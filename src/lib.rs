@@ -12,6 +12,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod args;
+pub mod cgroup;
 pub mod cli;
 pub mod container;
 pub mod env;
@@ -23,5 +24,6 @@ pub mod output;
 pub mod plan;
 pub mod process;
 pub mod run;
+pub mod signals;
 pub mod sys;
 pub mod userns;

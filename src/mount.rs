@@ -104,7 +104,28 @@ pub fn mount_sys(root: &Fd) -> Result<()> {
     let attrs =
         k::MOUNT_ATTR_RDONLY | k::MOUNT_ATTR_NOSUID | k::MOUNT_ATTR_NODEV | k::MOUNT_ATTR_NOEXEC;
     let mnt = new_mount(c"sysfs", &[], attrs, "mounting sysfs on", b"/sys")?;
-    attach(&mnt, &at, "mounting sysfs on", b"/sys")
+    attach(&mnt, &at, "mounting sysfs on", b"/sys")?;
+    mount_cgroup(&mnt)
+}
+
+/// /sys/fs/cgroup: the container's own cgroup2 view, read-write (the cgroup namespace makes
+/// its cgroup the root; what it may change there is what was delegated to it). Skipped
+/// where the kernel has no cgroup2 or sysfs has no fs/cgroup.
+fn mount_cgroup(sys_mount: &Fd) -> Result<()> {
+    let flags = k::O_PATH | k::O_DIRECTORY | k::O_NOFOLLOW;
+    let Ok(fs) = sys::openat(sys_mount.dir(), c"fs", flags, 0) else {
+        return Ok(());
+    };
+    let Ok(at) = sys::openat(fs.dir(), c"cgroup", flags, 0) else {
+        return Ok(());
+    };
+    let attrs = k::MOUNT_ATTR_NOSUID | k::MOUNT_ATTR_NODEV | k::MOUNT_ATTR_NOEXEC;
+    let doing = "mounting cgroup2 on";
+    match new_mount(c"cgroup2", &[], attrs, doing, b"/sys/fs/cgroup") {
+        Ok(mnt) => attach(&mnt, &at, doing, b"/sys/fs/cgroup"),
+        Err(e) if e.errno == Some(Errno::ENODEV) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// /dev: a small tmpfs with the host's null, zero, full, random, urandom and tty bound in,

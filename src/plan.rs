@@ -62,6 +62,10 @@ pub struct Plan {
     /// environment is built).
     pub env_count: usize,
     pub cgroup_count: usize,
+    /// `--cgroup-parent`: where the container's cgroup is made, below the hierarchy's root.
+    pub cgroup_parent: Option<&'static [u8]>,
+    /// `--stats`: print the cgroup's final figures.
+    pub stats: bool,
     pub network: Network,
     /// Index of COMMAND in argv; its arguments follow up to the end.
     pub command: usize,
@@ -78,6 +82,8 @@ impl Default for Plan {
             gid: None,
             env_count: 0,
             cgroup_count: 0,
+            cgroup_parent: None,
+            stats: false,
             network: Network::default(),
             command: 0,
         }
@@ -203,6 +209,27 @@ pub fn check_cgroup_option(value: &'static [u8]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `--cgroup-parent PATH`: components of `[A-Za-z0-9_.-]`, never `.` or `..`, so that the
+/// path stays inside the hierarchy.
+pub fn check_cgroup_parent(value: &'static [u8]) -> Result<&'static [u8]> {
+    let bad = |detail| Err(Error::input("--cgroup-parent", value, detail));
+    if value.len() > 200 {
+        return bad("is longer than 200 bytes");
+    }
+    for component in value.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+        if component == b"." || component == b".." {
+            return bad("must stay inside the cgroup hierarchy (no . or ..)");
+        }
+        if !component
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        {
+            return bad("may hold only A-Z a-z 0-9 _ . - and /");
+        }
+    }
+    Ok(value)
 }
 
 /// The network options together.

@@ -3,26 +3,23 @@
 use linux_raw_sys::general as k;
 
 use crate::error::{Error, Result};
-use crate::sys::{self, Errno};
+use crate::sys::{self, Errno, Fd};
 
-/// The namespaces every container gets. CLONE_NEWTIME is handled apart (see [`spawn`]).
-pub const NAMESPACES: u64 = (k::CLONE_NEWUSER
-    | k::CLONE_NEWNS
-    | k::CLONE_NEWPID
-    | k::CLONE_NEWUTS
-    | k::CLONE_NEWIPC
-    | k::CLONE_NEWCGROUP) as u64;
+/// The namespaces every container gets at clone time. CLONE_NEWTIME is handled apart (see
+/// [`spawn`]); the cgroup namespace is entered by the child once it is in its cgroup, so
+/// that the namespace's root is the container's cgroup.
+pub const NAMESPACES: u64 =
+    (k::CLONE_NEWUSER | k::CLONE_NEWNS | k::CLONE_NEWPID | k::CLONE_NEWUTS | k::CLONE_NEWIPC)
+        as u64;
 
 /// Which side of the fork this is.
 pub enum Side {
     /// The new process. `enter_time_namespace` is set when the time namespace could not be
     /// made at clone time; the child then unshares it itself, and its exec enters it.
-    Child {
-        enter_time_namespace: bool,
-    },
-    Parent {
-        pid: u32,
-    },
+    Child { enter_time_namespace: bool },
+    /// `in_cgroup` is false when the child could not be started in its cgroup; the parent
+    /// then moves it there before releasing it.
+    Parent { pid: u32, in_cgroup: bool },
 }
 
 /// Starts the container's first process in new namespaces: `clone3(2)`, falling back to
@@ -30,15 +27,20 @@ pub enum Side {
 ///
 /// `CLONE_NEWTIME` can be given to clone3 only (its bit means something else to clone), and
 /// kernels before 5.8-ish refuse it there with EINVAL; in both cases the child unshares the
-/// time namespace itself instead.
-pub fn spawn(extra: u64, network: bool) -> Result<Side> {
-    let mut flags = NAMESPACES | extra;
+/// time namespace itself instead. `CLONE_INTO_CGROUP` (5.7) starts the child in its cgroup
+/// from its first instruction; where it is refused the parent moves the child instead.
+pub fn spawn(cgroup: Option<&Fd>, network: bool) -> Result<Side> {
+    let mut flags = NAMESPACES;
     if network {
         flags |= u64::from(k::CLONE_NEWNET);
     }
     let mut args = clone_args(flags | u64::from(k::CLONE_NEWTIME));
+    if let Some(dir) = cgroup {
+        args.flags |= k::CLONE_INTO_CGROUP;
+        args.cgroup = dir.number() as u64;
+    }
     let result = match sys::clone3(&mut args) {
-        Ok(pid) => return Ok(side(pid, false)),
+        Ok(pid) => return Ok(side(pid, false, cgroup.is_some())),
         Err(Errno::EINVAL) => {
             let mut args = clone_args(flags);
             sys::clone3(&mut args)
@@ -47,18 +49,18 @@ pub fn spawn(extra: u64, network: bool) -> Result<Side> {
         Err(e) => Err(e),
     };
     match result {
-        Ok(pid) => Ok(side(pid, true)),
+        Ok(pid) => Ok(side(pid, true, false)),
         Err(e) => Err(Error::sys("creating the container process", b"", e).hint(spawn_hint(e))),
     }
 }
 
-fn side(pid: u32, enter_time_namespace: bool) -> Side {
+fn side(pid: u32, enter_time_namespace: bool, in_cgroup: bool) -> Side {
     if pid == 0 {
         Side::Child {
             enter_time_namespace,
         }
     } else {
-        Side::Parent { pid }
+        Side::Parent { pid, in_cgroup }
     }
 }
 

@@ -4,6 +4,7 @@ use linux_raw_sys::general as k;
 use linux_raw_sys::prctl as pr;
 
 use crate::args::{Args, HostEnv, Slots};
+use crate::cgroup::{self, Cgroup};
 use crate::cli::{self, Request, USAGE};
 use crate::container::{self, Child};
 use crate::error::{Context, Error, Result};
@@ -11,7 +12,7 @@ use crate::output::Line;
 use crate::plan::{Id, Plan};
 use crate::process::{self, Side};
 use crate::sys::{self, Errno, Fd};
-use crate::{env, mount, userns};
+use crate::{env, mount, signals, userns};
 
 /// Runs tinyjail with the process's arguments and returns its exit status.
 pub fn main(args: Args) -> u8 {
@@ -58,15 +59,18 @@ fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8>
     // or tracing tinyjail's memory while it sets up.
     let _ = sys::prctl(pr::PR_SET_DUMPABLE, 0);
 
-    let env = env::build(slots, host)?;
     let root = open_root(plan)?;
-    let _id = match plan.id {
+    let id = match plan.id {
         Some(id) => id,
         None => random_id()?,
     };
-
     let tree = mount::clone_root(&root.dir, plan.root.to_bytes())?;
     drop(root.dir);
+
+    // Made before the environment reuses the argv slots: the --cgroup options are read
+    // from them. Dropping it (on every way out of this function) removes it.
+    let cgroup = cgroup::create(plan, slots, &id, root.uid, root.gid)?;
+    let env = env::build(slots, host)?;
 
     let (go_read, go_write) = sys::pipe().context("creating a pipe", b"")?;
     let (report_read, report_write) = sys::pipe().context("creating a pipe", b"")?;
@@ -75,29 +79,40 @@ fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8>
     // group 0 above all); with setgroups denied inside, it could never drop them itself.
     sys::clear_groups().context("dropping supplementary groups", b"")?;
 
-    let pid = match process::spawn(0, !plan.network.host)? {
-        Side::Child {
-            enter_time_namespace,
-        } => {
-            drop(go_write);
-            drop(report_read);
-            container::run(Child {
-                plan,
-                tree,
-                go: go_read,
-                report: report_write,
-                slots,
-                env,
+    // Signals for the container wait in a queue until tinyjail forwards them (below), so
+    // that none can end tinyjail before it has cleaned up. The child restores the mask.
+    let signal_mask = sys::set_signal_mask(k::SIG_BLOCK, signals::FORWARDED | signals::CHILD)
+        .context("blocking signals", b"")?;
+
+    let (pid, in_cgroup) =
+        match process::spawn(cgroup.as_ref().map(Cgroup::dir), !plan.network.host)? {
+            Side::Child {
                 enter_time_namespace,
-            })
-        }
-        Side::Parent { pid } => pid,
-    };
+            } => {
+                drop(go_write);
+                drop(report_read);
+                container::run(Child {
+                    plan,
+                    tree,
+                    go: go_read,
+                    report: report_write,
+                    slots,
+                    env,
+                    enter_time_namespace,
+                    signal_mask,
+                })
+            }
+            Side::Parent { pid, in_cgroup } => (pid, in_cgroup),
+        };
     drop(go_read);
     drop(report_write);
     drop(tree);
 
-    if let Err(e) = userns::write_id_maps(pid, root.uid, root.gid) {
+    let released = userns::write_id_maps(pid, root.uid, root.gid).and_then(|()| match &cgroup {
+        Some(cgroup) if !in_cgroup => cgroup.add_process(pid),
+        _ => Ok(()),
+    });
+    if let Err(e) = released {
         // Closing the go pipe without a byte makes the child exit.
         drop(go_write);
         let _ = sys::wait_pid(pid);
@@ -108,14 +123,31 @@ fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8>
     // Either the report pipe closes at the exec (started) or the child sends its error.
     let mut report = [0u8; crate::output::LINE_CAPACITY + 1];
     let received = sys::read(&report_read, &mut report).unwrap_or(0);
-    let status = sys::wait_pid(pid).context("waiting for the container", b"")?;
     if received > 0 {
+        let _ = sys::wait_pid(pid);
         let mut line = Line::new();
         line.push(&report[1..received]);
         line.to_stderr();
         return Ok(report[0]);
     }
+
+    let status = signals::forward_until_exit(pid)?;
     drop(go_write);
+    if let Some(cgroup) = &cgroup {
+        if plan.stats {
+            let mut line = Line::new();
+            cgroup.write_stats(&mut line);
+            line.to_stderr();
+        }
+        let oom_kills = cgroup.oom_kills();
+        if oom_kills > 0 {
+            Line::new()
+                .str("tinyjail: the container ran out of memory: the OOM killer killed ")
+                .number(oom_kills)
+                .str(" process(es) (memory.events)")
+                .to_stderr();
+        }
+    }
     Ok(process::exit_status(status))
 }
 

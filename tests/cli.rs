@@ -167,8 +167,7 @@ fn root_owned_by_host_root_needs_explicit_ids() {
 fn options_not_supported_yet_say_so() {
     let root = shared_root().to_str().unwrap().to_owned();
     for args in [
-        &["--cgroup", "pids.max=10"][..],
-        &["--network-bridge", "br0"],
+        &["--network-bridge", "br0"][..],
         &["--ip-address", "10.0.0.2/24"],
         &["--peer-ip-address", "10.0.0.1/24"],
         &["--default-route", "10.0.0.1"],

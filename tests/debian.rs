@@ -19,7 +19,14 @@ fn debian_minbase_root_runs_real_programs() {
 
     let script = "set -e; echo \"bash $BASH_VERSION\"; dpkg -l | grep -c '^ii'; \
                   apt-get --version | head -n 1; ls /proc/1; id -un; cat /etc/debian_version";
-    let out = run(["--root".as_ref(), dir.as_os_str(), "--".as_ref(), "bash".as_ref(), "-c".as_ref(), script.as_ref()]);
+    let out = run([
+        "--root".as_ref(),
+        dir.as_os_str(),
+        "--".as_ref(),
+        "bash".as_ref(),
+        "-c".as_ref(),
+        script.as_ref(),
+    ]);
     let text = ok(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("bash 5."), "{text}");

@@ -14,6 +14,8 @@ mod names {
     pub const SETRESUID: Sysno = Sysno::setresuid32;
     pub const SETRESGID: Sysno = Sysno::setresgid32;
     pub const SETGROUPS: Sysno = Sysno::setgroups32;
+    /// The 64-bit time variant: arm's plain clock_nanosleep takes a 32-bit timespec.
+    pub const CLOCK_NANOSLEEP: Sysno = Sysno::clock_nanosleep_time64;
 }
 
 #[cfg(not(target_arch = "arm"))]
@@ -23,6 +25,7 @@ mod names {
     pub const SETRESUID: Sysno = Sysno::setresuid;
     pub const SETRESGID: Sysno = Sysno::setresgid;
     pub const SETGROUPS: Sysno = Sysno::setgroups;
+    pub const CLOCK_NANOSLEEP: Sysno = Sysno::clock_nanosleep;
 }
 
 pub use names::*;

@@ -595,6 +595,129 @@ pub fn set_signal_mask(how: u32, mask: u64) -> Result<u64> {
     Ok(old)
 }
 
+/// `fchownat(2)`; an empty path changes `dir` itself.
+pub fn fchownat(dir: Dir, path: &CStr, uid: u32, gid: u32) -> Result<()> {
+    let flags = if path.is_empty() {
+        k::AT_EMPTY_PATH
+    } else {
+        k::AT_SYMLINK_NOFOLLOW
+    };
+    // SAFETY: path is NUL-terminated.
+    unsafe {
+        syscall5(
+            Sysno::fchownat,
+            dir.raw(),
+            ptr(path),
+            uid as usize,
+            gid as usize,
+            flags as usize,
+        )
+    }
+    .map(drop)
+}
+
+/// `unlinkat(2)` with `AT_REMOVEDIR`: remove an empty directory.
+pub fn rmdirat(dir: Dir, path: &CStr) -> Result<()> {
+    // SAFETY: path is NUL-terminated.
+    unsafe {
+        syscall3(
+            Sysno::unlinkat,
+            dir.raw(),
+            ptr(path),
+            k::AT_REMOVEDIR as usize,
+        )
+    }
+    .map(drop)
+}
+
+/// How [`flock`] locks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// Shared, waiting for it.
+    Shared,
+    /// Exclusive, or `Err(EWOULDBLOCK)` at once when another holds the lock.
+    TryExclusive,
+    Unlock,
+}
+
+/// `flock(2)`.
+pub fn flock(file: &Fd, how: Lock) -> Result<()> {
+    let op = match how {
+        Lock::Shared => k::LOCK_SH,
+        Lock::TryExclusive => k::LOCK_EX | k::LOCK_NB,
+        Lock::Unlock => k::LOCK_UN,
+    };
+    loop {
+        // SAFETY: no memory is passed.
+        match unsafe { syscall2(Sysno::flock, file.0 as usize, op as usize) } {
+            Err(Errno::EINTR) => continue,
+            other => return other.map(drop),
+        }
+    }
+}
+
+/// `getdents64(2)`: fills `buf` with directory entries; 0 at the end.
+pub fn getdents(dir: &Fd, buf: &mut [u8]) -> Result<usize> {
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    unsafe {
+        syscall3(
+            Sysno::getdents64,
+            dir.0 as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        )
+    }
+}
+
+/// `signalfd4(2)` with `SFD_CLOEXEC` for the signals in `mask`.
+pub fn signalfd(mask: u64) -> Result<Fd> {
+    // SAFETY: the kernel reads one 8-byte sigset from mask.
+    unsafe {
+        syscall4(
+            Sysno::signalfd4,
+            usize::MAX, // -1: a new descriptor
+            &mask as *const u64 as usize,
+            size_of::<u64>(),
+            k::O_CLOEXEC as usize,
+        )
+    }
+    .map(fd)
+}
+
+/// `wait4(2)` with `WNOHANG`: `Ok(None)` while the child runs.
+pub fn try_wait_pid(pid: u32) -> Result<Option<u32>> {
+    let mut status = 0i32;
+    // SAFETY: the kernel writes one int into status; no rusage is requested.
+    let r = unsafe {
+        syscall4(
+            Sysno::wait4,
+            pid as usize,
+            &mut status as *mut i32 as usize,
+            k::WNOHANG as usize,
+            0,
+        )
+    }?;
+    Ok(if r == 0 { None } else { Some(status as u32) })
+}
+
+/// Sleeps for `micros` microseconds on the monotonic clock.
+pub fn sleep_micros(micros: u32) {
+    let time = k::__kernel_timespec {
+        tv_sec: i64::from(micros / 1_000_000),
+        tv_nsec: i64::from(micros % 1_000_000) * 1000,
+    };
+    // SAFETY: the kernel reads one 64-bit timespec from time; no remainder is wanted.
+    let _ = unsafe {
+        syscall4(
+            arch::CLOCK_NANOSLEEP,
+            k::CLOCK_MONOTONIC as usize,
+            0,
+            &time as *const k::__kernel_timespec as usize,
+            0,
+        )
+    };
+}
+
 /// `getpid(2)`.
 pub fn getpid() -> u32 {
     // SAFETY: no arguments, cannot fail.
