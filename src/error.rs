@@ -110,7 +110,7 @@ impl Error {
     pub fn write_to(&self, line: &mut Line) {
         line.str("tinyjail: ").str(self.doing);
         if !self.object.is_empty() {
-            line.str(" ").push(self.object);
+            line.str(" ").escaped(self.object);
             line.str(": ");
         } else if self.errno.is_some() {
             line.str(": ");

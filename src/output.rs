@@ -30,6 +30,20 @@ impl Line {
         self
     }
 
+    /// Appends bytes with control characters shown as `\xNN`, so that a value from the
+    /// command line can never break the line or move the terminal's cursor.
+    pub fn escaped(&mut self, bytes: &[u8]) -> &mut Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for &b in bytes {
+            if b < 0x20 || b == 0x7f {
+                self.push(&[b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+            } else {
+                self.push(&[b]);
+            }
+        }
+        self
+    }
+
     pub fn str(&mut self, text: &str) -> &mut Self {
         self.push(text.as_bytes())
     }
@@ -84,6 +98,13 @@ mod tests {
         let mut l = Line::new();
         l.number(0).str(" ").number(42).str(" ").number(u64::MAX);
         assert_eq!(l.as_bytes(), b"0 42 18446744073709551615");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut l = Line::new();
+        l.escaped(b"a\nb\x1b[2Jc\x7f");
+        assert_eq!(l.as_bytes(), b"a\\x0ab\\x1b[2Jc\\x7f");
     }
 
     #[test]

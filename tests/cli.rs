@@ -134,6 +134,66 @@ fn bad_input_is_refused_and_changes_nothing() {
             &["--root", &root, "--help=yes", "--", "/bin/true"],
             "takes no value",
         ),
+        (
+            &["--root", &root, "--cgroup", "pids.max", "--", "/bin/true"],
+            "--cgroup pids.max: must be FILE=VALUE",
+        ),
+        (
+            &["--root", &root, "--cgroup", "=1", "--", "/bin/true"],
+            "--cgroup =1: FILE must be",
+        ),
+        (
+            &[
+                "--root",
+                &root,
+                "--cgroup",
+                "cgroup.procs=1",
+                "--",
+                "/bin/true",
+            ],
+            "the cgroup.* files are tinyjail's own",
+        ),
+        (
+            &["--root", &root, "--cgroup", "../x=1", "--", "/bin/true"],
+            "FILE must be controller.name",
+        ),
+        (
+            &["--root", &root, "--cgroup", "a/b.max=1", "--", "/bin/true"],
+            "FILE may hold only",
+        ),
+        (
+            &[
+                "--root",
+                &root,
+                "--cgroup",
+                "memory.max=1\n2",
+                "--",
+                "/bin/true",
+            ],
+            "must not contain a newline",
+        ),
+        (
+            &[
+                "--root",
+                &root,
+                "--cgroup-parent",
+                "../up",
+                "--",
+                "/bin/true",
+            ],
+            "must stay inside the cgroup hierarchy",
+        ),
+        (
+            &[
+                "--root",
+                &root,
+                "--cgroup-parent",
+                "a/../../b",
+                "--",
+                "/bin/true",
+            ],
+            "must stay inside",
+        ),
     ];
     for (args, expected) in cases {
         let out = run(*args);

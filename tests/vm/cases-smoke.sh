@@ -114,14 +114,24 @@ else
     tj_fail rootfs-owner "owners: $(echo "$owner" | tr '\n' ' ')"
 fi
 
-# pivot_root works (it would not from the initramfs root itself).
-out=$(unshare -m sh -c 'mount --make-rprivate / &&
-    mount --bind /rootfs /rootfs && cd /rootfs && pivot_root . tmp &&
-    exec /bin/sh -c "umount -l /tmp && cat /etc/passwd"' 2>&1) || true
-if echo "$out" | grep -q '^nobody:' && ! echo "$out" | grep -q '^tj:'; then
-    tj_pass pivot-root-rootfs
-else
-    tj_fail pivot-root-rootfs "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
+# pivot_root works from a tmpfs root, and is refused from the initramfs root.
+case " $(cat /proc/cmdline) " in
+*" tj.tmpfsroot "*) ;;
+*)
+    out=$(unshare -m sh -c 'mount --make-rprivate / && mount --bind /rootfs /rootfs &&
+        cd /rootfs && pivot_root . tmp' 2>&1) && tj_fail pivot-root-initramfs "accepted" ||
+        tj_pass pivot-root-initramfs
+    ;;
+esac
+if [ -e /.tj-stage2 ]; then
+    out=$(unshare -m sh -c 'mount --make-rprivate / &&
+        mount --bind /rootfs /rootfs && cd /rootfs && pivot_root . tmp &&
+        exec /bin/sh -c "umount -l /tmp && cat /etc/passwd"' 2>&1) || true
+    if echo "$out" | grep -q '^nobody:' && ! echo "$out" | grep -q '^tj:'; then
+        tj_pass pivot-root-rootfs
+    else
+        tj_fail pivot-root-rootfs "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
+    fi
 fi
 
 if [ -x /bin/tinyjail ]; then

@@ -1,10 +1,13 @@
 #!/bin/busybox sh
 # PID 1 of the test VM, installed as /init by tests/vm/run.sh.
 #
-# Stage 1 copies the initramfs onto a tmpfs and switch_roots to it: the
-# initramfs root itself cannot be pivot_root'ed away from (EINVAL), which
-# any container launcher needs. Stage 2 mounts the usual filesystems, loads
-# kernel modules, runs /cases.sh and powers off.
+# By default everything runs straight from the initramfs, as initramfs
+# tooling does: there the root is the kernel's rootfs, which pivot_root
+# refuses (EINVAL), and tinyjail must fall back to moving the container root
+# over / and chrooting. With `tj.tmpfsroot` on the kernel command line,
+# stage 1 first copies the initramfs onto a tmpfs and switch_roots to it, so
+# that pivot_root works. Stage 2 mounts the usual filesystems, loads kernel
+# modules, runs /cases.sh and powers off.
 
 bb=/bin/busybox
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -17,7 +20,16 @@ die() {
     exit 1
 }
 
+tmpfsroot=
 if [ ! -e /.tj-stage2 ]; then
+    $bb mkdir -p /proc
+    $bb mount -t proc proc /proc || die "mount proc"
+    read -r cmdline </proc/cmdline
+    $bb umount /proc
+    case " $cmdline " in *" tj.tmpfsroot "*) tmpfsroot=1 ;; esac
+fi
+
+if [ -n "$tmpfsroot" ] && [ ! -e /.tj-stage2 ]; then
     # --- Stage 1: move onto a tmpfs root -----------------------------------
     $bb mkdir -p /newroot
     $bb mount -t tmpfs -o mode=0755 tmpfs /newroot || die "mount tmpfs /newroot"
