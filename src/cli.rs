@@ -8,7 +8,7 @@ use core::ffi::CStr;
 
 use crate::args::Argv;
 use crate::error::{Error, Result};
-use crate::plan::{self, Network, Plan};
+use crate::plan::{self, Plan};
 
 /// Every option tinyjail knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,10 +217,14 @@ pub fn parse<A: Argv>(argv: &A) -> Result<Request> {
             Opt::CgroupParent => p.cgroup_parent = Some(plan::check_cgroup_parent(t.value)?),
             Opt::Stats => p.stats = true,
             Opt::UseHostNetwork => p.network.host = true,
-            Opt::NetworkBridge => p.network.bridge = Some(t.value),
-            Opt::IpAddress => p.network.address = Some(t.value),
-            Opt::PeerIpAddress => p.network.peer_address = Some(t.value),
-            Opt::DefaultRoute => p.network.default_route = Some(t.value),
+            Opt::NetworkBridge => {
+                p.network.bridge = Some(plan::check_ifname("--network-bridge", t.value)?);
+            }
+            Opt::IpAddress => p.network.address = Some(plan::check_cidr("--ip-address", t.value)?),
+            Opt::PeerIpAddress => {
+                p.network.peer_address = Some(plan::check_cidr("--peer-ip-address", t.value)?);
+            }
+            Opt::DefaultRoute => p.network.default_route = Some(plan::check_gateway(t.value)?),
         }
     }
     p.root = root.ok_or(Error::input(
@@ -238,13 +242,6 @@ pub fn parse<A: Argv>(argv: &A) -> Result<Request> {
     p.command = tokens.command;
     plan::check_network(&p.network)?;
     Ok(Request::Run(p))
-}
-
-impl Network {
-    /// True when any option asks for more than a private loopback.
-    pub fn wants_veth(&self) -> bool {
-        self.bridge.is_some() || self.peer_address.is_some()
-    }
 }
 
 #[cfg(test)]
@@ -414,10 +411,34 @@ mod tests {
     }
 
     #[test]
-    fn network_options_not_yet() {
-        let e = refused(&[c"--root", c"/r", c"--network-bridge", c"br0", c"sh"]);
-        assert!(e.detail.contains("not supported yet"), "{e:?}");
-        assert!(run(&[c"--root", c"/r", c"--cgroup", c"pids.max=5", c"sh"]).is_ok());
+    fn network_options() {
+        let p = plan(&[
+            c"--root",
+            c"/r",
+            c"--network-bridge",
+            c"br0",
+            c"--ip-address",
+            c"10.0.100.2/24",
+            c"--default-route",
+            c"10.0.100.1",
+            c"sh",
+        ]);
+        assert_eq!(p.network.bridge, Some(&b"br0"[..]));
+        assert_eq!(p.network.address.unwrap().prefix, 24);
+        for (option, bad) in [
+            (c"--ip-address", c"10.0.0.300/24"),
+            (c"--ip-address", c"10.0.0.1/33"),
+            (c"--ip-address", c"fd00::/129"),
+            (c"--ip-address", c"10.0.0.1"),
+            (c"--ip-address", c""),
+            (c"--peer-ip-address", c"10.0.0.1/"),
+            (c"--default-route", c"10.0.0.1/24"),
+            (c"--network-bridge", c"a-bridge-name-too-long"),
+            (c"--network-bridge", c"br/0"),
+        ] {
+            let e = refused(&[c"--root", c"/r", option, bad, c"sh"]);
+            assert_eq!(e.doing.as_bytes(), option.to_bytes(), "{bad:?}");
+        }
     }
 
     #[test]

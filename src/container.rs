@@ -94,7 +94,7 @@ fn setup(child: &Child) -> Result<Infallible> {
     drop(devices);
 
     if !plan.network.host {
-        net::loopback_up()?;
+        net::configure_container(&plan.network)?;
     }
 
     sys::sethostname(plan.hostname).context("setting hostname", plan.hostname)?;

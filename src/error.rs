@@ -3,6 +3,8 @@
 //! Printed as one line, `tinyjail: <doing> <object>: <errno text> (<ERRNO>); <hint>`, or
 //! `tinyjail: <doing> <object>: <detail>` for input that tinyjail itself refuses.
 
+use core::sync::atomic::{AtomicU8, Ordering};
+
 use crate::output::Line;
 use crate::sys::Errno;
 
@@ -26,39 +28,31 @@ pub struct Error {
     pub detail: &'static str,
     /// The exit status this failure gives.
     pub status: u8,
-    /// Text the kernel sent with its error (a netlink extended acknowledgement).
-    pub note: Note,
+    /// Whether the kernel sent words of its own with the error (see [`NOTE`]).
+    pub noted: bool,
 }
 
-/// Longest kernel message kept with an error.
-pub const NOTE_MAX: usize = 56;
+/// Longest kernel message kept for an error.
+pub const NOTE_MAX: usize = 120;
 
-/// A short text copied into the error, for messages that are not `'static`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Note {
-    bytes: [u8; NOTE_MAX],
-    len: u8,
-}
+/// The kernel's own words about the last failure that has them (a netlink extended
+/// acknowledgement). Kept apart from [`Error`], which is copied through every layer and so
+/// stays small; tinyjail is single-threaded, and a child process has its own copy.
+static NOTE: [AtomicU8; NOTE_MAX] = [const { AtomicU8::new(0) }; NOTE_MAX];
+static NOTE_LEN: AtomicU8 = AtomicU8::new(0);
 
-impl Note {
-    pub const EMPTY: Note = Note {
-        bytes: [0; NOTE_MAX],
-        len: 0,
-    };
-
-    /// Copies `text`, cut to [`NOTE_MAX`] bytes.
-    pub fn new(text: &[u8]) -> Note {
-        let len = text.len().min(NOTE_MAX);
-        let mut bytes = [0; NOTE_MAX];
-        bytes[..len].copy_from_slice(&text[..len]);
-        Note {
-            bytes,
-            len: len as u8,
-        }
+fn store_note(text: &[u8]) {
+    let len = text.len().min(NOTE_MAX);
+    for (slot, &b) in NOTE.iter().zip(&text[..len]) {
+        slot.store(b, Ordering::Relaxed);
     }
+    NOTE_LEN.store(len as u8, Ordering::Relaxed);
+}
 
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len as usize]
+fn write_note(line: &mut Line) {
+    let len = NOTE_LEN.load(Ordering::Relaxed) as usize;
+    for slot in &NOTE[..len.min(NOTE_MAX)] {
+        line.escaped(&[slot.load(Ordering::Relaxed)]);
     }
 }
 
@@ -73,7 +67,7 @@ impl Error {
             errno: Some(errno),
             detail: "",
             status: STATUS_FAILED,
-            note: Note::EMPTY,
+            noted: false,
         }
     }
 
@@ -85,7 +79,7 @@ impl Error {
             errno: None,
             detail,
             status: STATUS_FAILED,
-            note: Note::EMPTY,
+            noted: false,
         }
     }
 
@@ -97,7 +91,8 @@ impl Error {
 
     /// Adds the kernel's own words about the failure.
     pub fn with_note(mut self, text: &[u8]) -> Self {
-        self.note = Note::new(text);
+        store_note(text);
+        self.noted = true;
         self
     }
 
@@ -120,8 +115,9 @@ impl Error {
         match self.errno {
             Some(errno) => {
                 write_errno(line, errno);
-                if self.note.len > 0 {
-                    line.str(": the kernel says: ").push(self.note.as_bytes());
+                if self.noted {
+                    line.str(": the kernel says: ");
+                    write_note(line);
                 }
                 if !self.detail.is_empty() {
                     line.str("; ").str(self.detail);

@@ -3,6 +3,8 @@
 use core::ffi::CStr;
 
 use crate::error::{Error, Result};
+use crate::net::addr::{parse_addr, parse_cidr};
+use crate::net::netlink::{IpAddr, IpCidr};
 
 /// Longest container ID: it must fit in interface and cgroup names with a prefix.
 pub const ID_MAX: usize = 12;
@@ -39,14 +41,17 @@ impl Id {
     }
 }
 
-/// The network options as given; checked together by [`check_network`].
+/// Longest interface name (`IFNAMSIZ` less the NUL).
+pub const IFNAME_MAX: usize = 15;
+
+/// The network options, each parsed; checked together by [`check_network`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Network {
     pub host: bool,
     pub bridge: Option<&'static [u8]>,
-    pub address: Option<&'static [u8]>,
-    pub peer_address: Option<&'static [u8]>,
-    pub default_route: Option<&'static [u8]>,
+    pub address: Option<IpCidr>,
+    pub peer_address: Option<IpCidr>,
+    pub default_route: Option<IpAddr>,
 }
 
 /// Everything a run needs to know, validated.
@@ -232,6 +237,51 @@ pub fn check_cgroup_parent(value: &'static [u8]) -> Result<&'static [u8]> {
     Ok(value)
 }
 
+/// `--ip-address` and `--peer-ip-address`: an address with its prefix.
+pub fn check_cidr(option: &'static str, value: &'static [u8]) -> Result<IpCidr> {
+    parse_cidr(value).ok_or(Error::input(
+        option,
+        value,
+        "must be ADDRESS/PREFIX, e.g. 10.0.100.2/24 or fd00::2/64",
+    ))
+}
+
+/// `--default-route`: an address.
+pub fn check_gateway(value: &'static [u8]) -> Result<IpAddr> {
+    parse_addr(value).ok_or(Error::input(
+        "--default-route",
+        value,
+        "must be an IPv4 or IPv6 address, e.g. 10.0.100.1",
+    ))
+}
+
+/// `--network-bridge`: a name the kernel accepts for an interface (1 to 15 bytes, not `.`
+/// or `..`, no `/`, `:` or white space).
+pub fn check_ifname(option: &'static str, value: &'static [u8]) -> Result<&'static [u8]> {
+    let ok = !value.is_empty()
+        && value.len() <= IFNAME_MAX
+        && value != b"."
+        && value != b".."
+        && value
+            .iter()
+            .all(|&b| b > b' ' && b < 0x7f && b != b'/' && b != b':');
+    if !ok {
+        return Err(Error::input(
+            option,
+            value,
+            "must be an interface name: 1 to 15 bytes, no /, : or white space",
+        ));
+    }
+    Ok(value)
+}
+
+impl Network {
+    /// True when the container gets a veth pair.
+    pub fn wants_veth(&self) -> bool {
+        self.bridge.is_some() || self.peer_address.is_some()
+    }
+}
+
 /// The network options together.
 pub fn check_network(net: &Network) -> Result<()> {
     let any_other = net.bridge.is_some()
@@ -245,21 +295,42 @@ pub fn check_network(net: &Network) -> Result<()> {
             "cannot be combined with other network options",
         ));
     }
-    if net.host {
-        return Ok(());
+    if net.bridge.is_some() && net.peer_address.is_some() {
+        return Err(Error::input(
+            "--network-bridge",
+            b"",
+            "and --peer-ip-address cannot be combined (a bridge or a peer address)",
+        ));
     }
-    if any_other {
-        // TODO: veth, addresses and routes through rtnetlink.
-        let option: &'static [u8] = if net.bridge.is_some() {
-            b"--network-bridge"
-        } else if net.address.is_some() {
-            b"--ip-address"
-        } else if net.peer_address.is_some() {
-            b"--peer-ip-address"
-        } else {
-            b"--default-route"
-        };
-        return Err(Error::input("option", option, "is not supported yet"));
+    let has_link = net.bridge.is_some() || net.peer_address.is_some();
+    if net.address.is_some() && !has_link {
+        return Err(Error::input(
+            "--ip-address",
+            b"",
+            "needs --network-bridge or --peer-ip-address",
+        ));
+    }
+    if let Some(gateway) = net.default_route {
+        if !has_link {
+            return Err(Error::input(
+                "--default-route",
+                b"",
+                "needs --network-bridge or --peer-ip-address",
+            ));
+        }
+        match net.address {
+            None => {
+                return Err(Error::input("--default-route", b"", "needs --ip-address"));
+            }
+            Some(address) if address.family() != gateway.family() => {
+                return Err(Error::input(
+                    "--default-route",
+                    b"",
+                    "must be of the same family (IPv4 or IPv6) as --ip-address",
+                ));
+            }
+            Some(_) => {}
+        }
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::output::Line;
 use crate::plan::{Id, Plan};
 use crate::process::{self, Side};
 use crate::sys::{self, Errno, Fd};
-use crate::{env, mount, signals, userns};
+use crate::{env, mount, net, signals, userns};
 
 /// Runs tinyjail with the process's arguments and returns its exit status.
 pub fn main(args: Args) -> u8 {
@@ -60,6 +60,11 @@ fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8>
     let _ = sys::prctl(pr::PR_SET_DUMPABLE, 0);
 
     let root = open_root(plan)?;
+    // The bridge must exist and be one before anything is made.
+    let bridge = match plan.network.bridge {
+        Some(name) => Some(net::find_bridge(name)?),
+        None => None,
+    };
     let id = match plan.id {
         Some(id) => id,
         None => random_id()?,
@@ -108,10 +113,20 @@ fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8>
     drop(report_write);
     drop(tree);
 
-    let released = userns::write_id_maps(pid, root.uid, root.gid).and_then(|()| match &cgroup {
-        Some(cgroup) if !in_cgroup => cgroup.add_process(pid),
-        _ => Ok(()),
-    });
+    // Everything the child needs from outside before it may go on. The veth pair, once
+    // made, is deleted when `_veth` is dropped, on every way out of this function.
+    let mut _veth = None;
+    let released = userns::write_id_maps(pid, root.uid, root.gid)
+        .and_then(|()| match &cgroup {
+            Some(cgroup) if !in_cgroup => cgroup.add_process(pid),
+            _ => Ok(()),
+        })
+        .and_then(|()| {
+            if plan.network.wants_veth() {
+                _veth = Some(net::make_veth(&plan.network, bridge, &id, pid)?);
+            }
+            Ok(())
+        });
     if let Err(e) = released {
         // Closing the go pipe without a byte makes the child exit.
         drop(go_write);

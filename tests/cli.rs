@@ -222,19 +222,3 @@ fn root_owned_by_host_root_needs_explicit_ids() {
     ]);
     assert_eq!(ok(&out), "0\n");
 }
-
-#[test]
-fn options_not_supported_yet_say_so() {
-    let root = shared_root().to_str().unwrap().to_owned();
-    for args in [
-        &["--network-bridge", "br0"][..],
-        &["--ip-address", "10.0.0.2/24"],
-        &["--peer-ip-address", "10.0.0.1/24"],
-        &["--default-route", "10.0.0.1"],
-    ] {
-        let mut all = vec!["--root", &root];
-        all.extend_from_slice(args);
-        all.extend(["--", "/bin/true"]);
-        refused(&run(&all), "not supported yet");
-    }
-}

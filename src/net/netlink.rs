@@ -113,8 +113,7 @@ fn exact(buf: &mut [u8], len: usize) -> Result<&mut [u8], Overflow> {
 // ---------------------------------------------------------------------------------------------
 
 /// An IP address, bytes in network order.
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum IpAddr {
     V4([u8; 4]),
     V6([u8; 16]),
@@ -147,8 +146,7 @@ impl IpAddr {
 }
 
 /// An interface address with its prefix length, as in `10.0.0.2/24`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct IpCidr {
     pub addr: IpAddr,
     pub prefix: u8,

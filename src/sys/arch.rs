@@ -1,8 +1,15 @@
 //! What the system call layer needs to know per architecture, in one place.
 //!
 //! System call numbers themselves come from the `syscalls` crate, which has a table per
-//! architecture; this file only picks between calls that exist under different names (the
-//! 32-bit ID calls and `fcntl64` on arm) and holds the legacy `clone` argument order.
+//! architecture; this file only picks between calls that exist under different names (on
+//! 32-bit arm: the 32-bit ID calls, `fcntl64` and the 64-bit time `clock_nanosleep_time64`)
+//! and holds the legacy `clone` argument order.
+//!
+//! Everything else is the same on x86_64, aarch64, arm (EABI) and riscv64: the calls
+//! tinyjail makes exist under one name on all four (the `*at` forms, `pipe2`, `wait4`,
+//! `getdents64`, ...), their structs (`statx`, `clone_args`, `open_how`, the netlink
+//! messages) have one layout, and the flag values that differ between architectures (`O_*`)
+//! come from `linux_raw_sys`, which has a table per architecture.
 #![allow(unsafe_code)]
 
 use syscalls::{syscall5, Errno, Sysno};
