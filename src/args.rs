@@ -18,6 +18,7 @@ pub trait Argv {
 pub struct Args {
     slots: Slots<'static>,
     host: HostEnv,
+    strings: StringArea,
 }
 
 impl Args {
@@ -38,18 +39,54 @@ impl Args {
             while !(*envp.add(envc)).is_null() {
                 envc += 1;
             }
+            // The strings themselves lie in one block: argv's, then envp's.
+            let first = if argc > 0 { *argv } else { core::ptr::null() };
+            let last = match (envc, argc) {
+                (0, 0) => first,
+                (0, _) => *argv.add(argc - 1),
+                _ => *envp.add(envc - 1),
+            };
+            let len = if first.is_null() {
+                0
+            } else {
+                last as usize + string_at(last).to_bytes_with_nul().len() - first as usize
+            };
             Args {
                 slots: Slots(core::slice::from_raw_parts_mut(argv, argc + 1)),
                 host: HostEnv {
                     envp: core::slice::from_raw_parts(envp, envc + 1),
                 },
+                strings: StringArea {
+                    start: first as *mut u8,
+                    len,
+                },
             }
         }
     }
 
-    /// The argument slots (to parse, then to reuse) and the host environment.
-    pub fn split(self) -> (Slots<'static>, HostEnv) {
-        (self.slots, self.host)
+    /// The argument slots (to parse, then to reuse), the host environment, and the block
+    /// of strings behind both.
+    pub fn split(self) -> (Slots<'static>, HostEnv, StringArea) {
+        (self.slots, self.host, self.strings)
+    }
+}
+
+/// The block of argv and envp strings the kernel put on the initial stack: what
+/// /proc/PID/cmdline and /proc/PID/environ show.
+pub struct StringArea {
+    start: *mut u8,
+    len: usize,
+}
+
+impl StringArea {
+    /// Overwrites every argument and environment string with zeros, so that a process
+    /// that no longer needs them (tinyjail's init, inside the container) shows nothing of
+    /// the host through /proc. The caller reads no argument or environment string after
+    /// this: they would all read as empty.
+    pub fn wipe(self) {
+        // SAFETY: start..start+len is the kernel's string block of this process, mapped,
+        // writable and ours. The memory stays valid; only its contents become zeros.
+        unsafe { core::ptr::write_bytes(self.start, 0, self.len) };
     }
 }
 

@@ -23,6 +23,7 @@ pub enum Opt {
     Cgroup,
     CgroupParent,
     Stats,
+    Init,
     UseHostNetwork,
     NetworkBridge,
     IpAddress,
@@ -44,6 +45,7 @@ const OPTIONS: &[(&str, &str, bool, Opt)] = &[
     ("--cgroup", "", true, Opt::Cgroup),
     ("--cgroup-parent", "", true, Opt::CgroupParent),
     ("--stats", "", false, Opt::Stats),
+    ("--init", "", false, Opt::Init),
     ("--use-host-network", "", false, Opt::UseHostNetwork),
     ("--network-bridge", "", true, Opt::NetworkBridge),
     ("--ip-address", "", true, Opt::IpAddress),
@@ -71,6 +73,8 @@ Options:
                          memory.max=64M, pids.max=32, cpu.max=\"50000 100000\"
   --cgroup-parent PATH   make the container's cgroup below PATH (default /tinyjail)
   --stats                print peak memory, CPU time, OOM kills and peak PIDs
+  --init                 run a minimal init as PID 1 that starts COMMAND, forwards
+                         signals to it and reaps orphans
   --use-host-network     share the host's network namespace
   --network-bridge DEV   connect a veth pair to bridge DEV
   --ip-address CIDR      address of the container's eth0
@@ -216,6 +220,7 @@ pub fn parse<A: Argv>(argv: &A) -> Result<Request> {
             }
             Opt::CgroupParent => p.cgroup_parent = Some(plan::check_cgroup_parent(t.value)?),
             Opt::Stats => p.stats = true,
+            Opt::Init => p.init = true,
             Opt::UseHostNetwork => p.network.host = true,
             Opt::NetworkBridge => {
                 p.network.bridge = Some(plan::check_ifname("--network-bridge", t.value)?);

@@ -9,13 +9,13 @@ use core::convert::Infallible;
 use linux_raw_sys::general as k;
 use linux_raw_sys::prctl as pr;
 
-use crate::args::{Argv, Slots};
+use crate::args::{Argv, Slots, StringArea};
 use crate::env::Environment;
 use crate::error::{Context, Error, Result};
 use crate::output::Line;
 use crate::plan::Plan;
 use crate::sys::{self, Errno, Fd};
-use crate::{exec, mount, net};
+use crate::{exec, init, mount, net};
 
 /// What the child is handed by the parent.
 pub struct Child<'a> {
@@ -32,19 +32,27 @@ pub struct Child<'a> {
     pub enter_time_namespace: bool,
     /// The signal mask tinyjail had before it blocked the forwarded signals.
     pub signal_mask: u64,
+    /// tinyjail's own argument and environment strings, which `--init` wipes.
+    pub strings: Option<StringArea>,
 }
 
 /// Runs the child's steps; never returns.
-pub fn run(child: Child) -> ! {
-    let Err(error) = setup(&child);
-    let mut line = Line::new();
-    line.push(&[error.status]);
-    error.write_to(&mut line);
-    let _ = sys::write_fd(&child.report, line.as_bytes());
+pub fn run(mut child: Child) -> ! {
+    let strings = child.strings.take();
+    let Err(error) = setup(&child, strings);
+    report(&child.report, &error);
     sys::exit(error.status)
 }
 
-fn setup(child: &Child) -> Result<Infallible> {
+/// Sends a failure to the parent: the exit status, then the formatted line.
+pub fn report(pipe: &Fd, error: &Error) {
+    let mut line = Line::new();
+    line.push(&[error.status]);
+    error.write_to(&mut line);
+    let _ = sys::write_fd(pipe, line.as_bytes());
+}
+
+fn setup(child: &Child, strings: Option<StringArea>) -> Result<Infallible> {
     let plan = child.plan;
 
     // The parent writes the ID maps, then one byte. Nothing here may create files or change
@@ -101,10 +109,18 @@ fn setup(child: &Child) -> Result<Infallible> {
 
     sys::chdir(plan.workdir).context("changing to workdir", plan.workdir.to_bytes())?;
 
-    let _ = sys::set_signal_mask(k::SIG_SETMASK, child.signal_mask);
     let command = child.slots.arg(plan.command);
     let pointers = child.slots.pointers();
     let argv = &pointers[plan.command..];
     let envp = &pointers[..=child.env.end];
-    Err(exec::exec(command, argv, envp, child.env.path(child.slots)))
+    let path = child.env.path(child.slots);
+    match (plan.init, strings) {
+        (true, Some(strings)) => init::run(&child.report, strings, child.signal_mask, || {
+            exec::exec(command, argv, envp, path)
+        }),
+        _ => {
+            let _ = sys::set_signal_mask(k::SIG_SETMASK, child.signal_mask);
+            Err(exec::exec(command, argv, envp, path))
+        }
+    }
 }

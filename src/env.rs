@@ -34,6 +34,11 @@ impl Environment {
 pub fn build(slots: &mut Slots, host: &HostEnv) -> Result<Environment> {
     slots.set(0, DEFAULT_PATH);
     let mut end = 1;
+    // A bit per key hash of the entries written so far: a key whose bit is clear is new
+    // for certain, so the search for an earlier entry with the same key (which makes many
+    // entries quadratic) runs only for the few keys that may repeat.
+    let mut seen = KeyFilter::default();
+    seen.insert(b"PATH");
     let mut tokens = Tokens::new();
     while let Some(t) = tokens.next_token(slots)? {
         if t.opt != Opt::Env {
@@ -48,7 +53,11 @@ pub fn build(slots: &mut Slots, host: &HostEnv) -> Result<Environment> {
             }
         };
         let key = env_key(entry.to_bytes());
-        let existing = (0..end).find(|&i| env_key(slots.arg(i).to_bytes()) == key);
+        let existing = if seen.insert(key) {
+            None
+        } else {
+            (0..end).find(|&i| env_key(slots.arg(i).to_bytes()) == key)
+        };
         match existing {
             Some(i) => slots.set(i, entry),
             None => {
@@ -60,6 +69,33 @@ pub fn build(slots: &mut Slots, host: &HostEnv) -> Result<Environment> {
     debug_assert!(end < tokens.command);
     slots.set_null(end);
     Ok(Environment { end })
+}
+
+/// A filter of key hashes, 32768 bits (4 KiB of stack). With ten thousand distinct keys a
+/// quarter of them still searches.
+// TODO: beyond some ten thousand `--env` entries the filter fills up and the search turns
+// quadratic again; a sort of the slots by key would keep it n log n.
+struct KeyFilter([u64; 512]);
+
+impl Default for KeyFilter {
+    fn default() -> Self {
+        KeyFilter([0; 512])
+    }
+}
+
+impl KeyFilter {
+    /// Sets the key's bit; true if it was clear (the key is certainly new).
+    fn insert(&mut self, key: &[u8]) -> bool {
+        // FNV-1a, folded to 12 bits.
+        let hash = key.iter().fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        let bit = (hash ^ hash >> 15) & 32767;
+        let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
+        let new = self.0[word] & mask == 0;
+        self.0[word] |= mask;
+        new
+    }
 }
 
 #[cfg(test)]
@@ -138,5 +174,22 @@ mod tests {
         assert_eq!(env.len(), 1001);
         assert_eq!(env[1000], "K999=999");
         assert_eq!(argv, ["true"]);
+    }
+
+    #[test]
+    fn repeated_keys_among_many_keep_the_last_value() {
+        let mut args = vec![c"--root", c"/r"];
+        let leak = |s: String| &*Box::leak(std::ffi::CString::new(s).unwrap().into_boxed_c_str());
+        for round in 0..3 {
+            for i in 0..2000 {
+                args.push(c"--env");
+                args.push(leak(format!("K{i}={round}")));
+            }
+        }
+        args.extend([c"--", c"true"]);
+        let (env, _) = env_of(&args, &[]);
+        assert_eq!(env.len(), 2001);
+        assert!(env[1..].iter().all(|e| e.ends_with("=2")));
+        assert_eq!(env[1], "K0=2");
     }
 }

@@ -71,6 +71,8 @@ pub struct Plan {
     pub cgroup_parent: Option<&'static [u8]>,
     /// `--stats`: print the cgroup's final figures.
     pub stats: bool,
+    /// `--init`: tinyjail's init is PID 1 and COMMAND its child.
+    pub init: bool,
     pub network: Network,
     /// Index of COMMAND in argv; its arguments follow up to the end.
     pub command: usize,
@@ -89,6 +91,7 @@ impl Default for Plan {
             cgroup_count: 0,
             cgroup_parent: None,
             stats: false,
+            init: false,
             network: Network::default(),
             command: 0,
         }

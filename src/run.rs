@@ -3,7 +3,7 @@
 use linux_raw_sys::general as k;
 use linux_raw_sys::prctl as pr;
 
-use crate::args::{Args, HostEnv, Slots};
+use crate::args::{Args, HostEnv, Slots, StringArea};
 use crate::cgroup::{self, Cgroup};
 use crate::cli::{self, Request, USAGE};
 use crate::container::{self, Child};
@@ -11,12 +11,13 @@ use crate::error::{Context, Error, Result};
 use crate::output::Line;
 use crate::plan::{Id, Plan};
 use crate::process::{self, Side};
+use crate::procfs::ProcDir;
 use crate::sys::{self, Errno, Fd};
 use crate::{env, mount, net, signals, userns};
 
 /// Runs tinyjail with the process's arguments and returns its exit status.
 pub fn main(args: Args) -> u8 {
-    let (mut slots, host) = args.split();
+    let (mut slots, host, strings) = args.split();
     let plan = match cli::parse(&slots) {
         Ok(Request::Run(plan)) => plan,
         Ok(Request::Help) => {
@@ -35,7 +36,7 @@ pub fn main(args: Args) -> u8 {
             return e.status;
         }
     };
-    match launch(&plan, &mut slots, &host) {
+    match launch(&plan, &mut slots, &host, strings) {
         Ok(status) => status,
         Err(e) => {
             e.report();
@@ -51,7 +52,12 @@ struct Root {
     gid: u32,
 }
 
-fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8> {
+fn launch(
+    plan: &Plan,
+    slots: &mut Slots<'static>,
+    host: &HostEnv,
+    strings: StringArea,
+) -> Result<u8> {
     // Nothing the caller left open reaches the container, and everything tinyjail opens
     // from here on is close-on-exec.
     close_inherited_descriptors();
@@ -105,6 +111,7 @@ fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8>
                     env,
                     enter_time_namespace,
                     signal_mask,
+                    strings: Some(strings),
                 })
             }
             Side::Parent { pid, in_cgroup } => (pid, in_cgroup),
@@ -116,7 +123,12 @@ fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8>
     // Everything the child needs from outside before it may go on. The veth pair, once
     // made, is deleted when `_veth` is dropped, on every way out of this function.
     let mut _veth = None;
-    let released = userns::write_id_maps(pid, root.uid, root.gid)
+    let released = ProcDir::of(pid)
+        .and_then(|proc| {
+            userns::write_id_maps(&proc, root.uid, root.gid)?;
+            // Whatever tinyjail inherited: lowering it is for the host's root alone.
+            proc.write(c"oom_score_adj", b"0")
+        })
         .and_then(|()| match &cgroup {
             Some(cgroup) if !in_cgroup => cgroup.add_process(pid),
             _ => Ok(()),
@@ -171,12 +183,21 @@ fn launch(plan: &Plan, slots: &mut Slots<'static>, host: &HostEnv) -> Result<u8>
 fn open_root(plan: &Plan) -> Result<Root> {
     let path = plan.root;
     let shown = path.to_bytes();
-    let dir = sys::openat(sys::CWD, path, k::O_PATH | k::O_DIRECTORY, 0).map_err(|e| {
+    // Not following a symlink as the last step: whoever can replace the root directory with
+    // a link must not be able to point tinyjail at another user's tree.
+    let flags = k::O_PATH | k::O_DIRECTORY | k::O_NOFOLLOW;
+    let dir = sys::openat(sys::CWD, path, flags, 0).map_err(|e| {
         let e = Error::sys("opening root", shown, e);
-        if e.errno == Some(Errno::ENOTDIR) {
-            e.hint("--root must be a directory")
-        } else {
-            e
+        match e.errno {
+            Some(Errno::ENOTDIR) => match sys::statx(sys::CWD, path, k::AT_SYMLINK_NOFOLLOW) {
+                Ok(st) if st.mode & k::S_IFMT == k::S_IFLNK => Error::input(
+                    "--root",
+                    shown,
+                    "is a symlink; give the directory it points to",
+                ),
+                _ => e.hint("--root must be a directory"),
+            },
+            _ => e,
         }
     })?;
     let st = sys::statx(dir.dir(), c"", 0).context("checking root", shown)?;

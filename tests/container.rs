@@ -480,3 +480,107 @@ fn missing_mount_points_are_made() {
     let meta = fs::metadata(root.join("proc")).unwrap();
     assert_eq!(meta.uid(), OWNER);
 }
+
+#[test]
+fn init_reaps_orphans_forwards_signals_and_keeps_the_status() {
+    require_root!();
+    // Orphans (the double-forked sleeps) are reparented to PID 1 and must be reaped.
+    let script = "(sleep 0.1 &); (sleep 0.1 &); sleep 0.5; \
+                  ps -o stat,comm | grep -c '^Z' ; cat /proc/1/comm; exit 7";
+    let root = shared_root();
+    let out = run([
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--init".as_ref(),
+        "--".as_ref(),
+        "/bin/sh".as_ref(),
+        "-c".as_ref(),
+        script.as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "0\ninit\n");
+
+    // TERM reaches COMMAND, which is not PID 1 and so dies of it by default.
+    let mut child = tinyjail()
+        .args([
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--init".as_ref(),
+            "--".as_ref(),
+        ])
+        .args(["/bin/sh", "-c", "echo ready; exec sleep 30"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = [0u8; 6];
+    use std::io::Read;
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut ready)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
+
+    // Nothing of the host shows through the init's /proc entries.
+    let out = tinyjail()
+        .env("TJ_HOST_SECRET", "must-not-leak")
+        .args([
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--init".as_ref(),
+            "--".as_ref(),
+        ])
+        .args([
+            "/bin/sh",
+            "-c",
+            "cat /proc/1/cmdline /proc/1/environ 2>/dev/null | tr -d '\\0'; echo",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "\n");
+    let out = run([
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--init".as_ref(),
+        "--".as_ref(),
+        "/no/such".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(127));
+}
+
+#[test]
+fn oom_score_adj_is_reset() {
+    require_root!();
+    let script = format!(
+        "echo 500 > /proc/self/oom_score_adj; exec {} --root {} -- cat /proc/self/oom_score_adj",
+        env!("CARGO_BIN_EXE_tinyjail"),
+        shared_root().display()
+    );
+    let out = std::process::Command::new("/bin/bash")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "0\n");
+}
+
+#[test]
+fn root_that_is_a_symlink_is_refused() {
+    require_root!();
+    let dir = scratch("root-symlink");
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(shared_root(), &link).unwrap();
+    let out = run([
+        "--root".as_ref(),
+        link.as_os_str(),
+        "--".as_ref(),
+        "/bin/true".as_ref(),
+    ]);
+    refused(&out, "is a symlink; give the directory it points to");
+}

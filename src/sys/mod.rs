@@ -700,6 +700,43 @@ pub fn try_wait_pid(pid: u32) -> Result<Option<u32>> {
     Ok(if r == 0 { None } else { Some(status as u32) })
 }
 
+/// `wait4(-1, WNOHANG)`: a child that has ended, with its wait status; `Ok(None)` when
+/// none has (yet), `Err(ECHILD)` when there are no children.
+pub fn try_wait_any() -> Result<Option<(u32, u32)>> {
+    let mut status = 0i32;
+    // SAFETY: the kernel writes one int into status; no rusage is requested.
+    let pid = unsafe {
+        syscall4(
+            Sysno::wait4,
+            usize::MAX, // -1: any child
+            &mut status as *mut i32 as usize,
+            k::WNOHANG as usize,
+            0,
+        )
+    }?;
+    Ok(if pid == 0 {
+        None
+    } else {
+        Some((pid as u32, status as u32))
+    })
+}
+
+/// `wait4(-1)`: blocks until any child ends; returns its PID.
+pub fn wait_any() -> Result<u32> {
+    let mut status = 0i32;
+    // SAFETY: the kernel writes one int into status; no rusage is requested.
+    unsafe {
+        syscall4(
+            Sysno::wait4,
+            usize::MAX,
+            &mut status as *mut i32 as usize,
+            0,
+            0,
+        )
+    }
+    .map(|pid| pid as u32)
+}
+
 /// Sleeps for `micros` microseconds on the monotonic clock.
 pub fn sleep_micros(micros: u32) {
     let time = k::__kernel_timespec {
