@@ -137,14 +137,73 @@ impl Error {
     }
 }
 
+/// The errors tinyjail can meet, by number: name and text (glibc's wording). The numbers
+/// are the generic ones that x86_64, arm, aarch64 and riscv64 share. Kept here rather than
+/// taken from the `syscalls` crate's full table, which costs some 5 KB of the binary.
+const ERRNOS: &[(u8, &str, &str)] = &[
+    (1, "EPERM", "Operation not permitted"),
+    (2, "ENOENT", "No such file or directory"),
+    (3, "ESRCH", "No such process"),
+    (4, "EINTR", "Interrupted system call"),
+    (5, "EIO", "Input/output error"),
+    (6, "ENXIO", "No such device or address"),
+    (7, "E2BIG", "Argument list too long"),
+    (8, "ENOEXEC", "Exec format error"),
+    (9, "EBADF", "Bad file descriptor"),
+    (10, "ECHILD", "No child processes"),
+    (11, "EAGAIN", "Resource temporarily unavailable"),
+    (12, "ENOMEM", "Cannot allocate memory"),
+    (13, "EACCES", "Permission denied"),
+    (14, "EFAULT", "Bad address"),
+    (16, "EBUSY", "Device or resource busy"),
+    (17, "EEXIST", "File exists"),
+    (18, "EXDEV", "Invalid cross-device link"),
+    (19, "ENODEV", "No such device"),
+    (20, "ENOTDIR", "Not a directory"),
+    (21, "EISDIR", "Is a directory"),
+    (22, "EINVAL", "Invalid argument"),
+    (23, "ENFILE", "Too many open files in system"),
+    (24, "EMFILE", "Too many open files"),
+    (26, "ETXTBSY", "Text file busy"),
+    (27, "EFBIG", "File too large"),
+    (28, "ENOSPC", "No space left on device"),
+    (30, "EROFS", "Read-only file system"),
+    (31, "EMLINK", "Too many links"),
+    (32, "EPIPE", "Broken pipe"),
+    (34, "ERANGE", "Numerical result out of range"),
+    (35, "EDEADLK", "Resource deadlock avoided"),
+    (36, "ENAMETOOLONG", "File name too long"),
+    (38, "ENOSYS", "Function not implemented"),
+    (39, "ENOTEMPTY", "Directory not empty"),
+    (40, "ELOOP", "Too many levels of symbolic links"),
+    (61, "ENODATA", "No data available"),
+    (74, "EBADMSG", "Bad message"),
+    (75, "EOVERFLOW", "Value too large for defined data type"),
+    (87, "EUSERS", "Too many users"),
+    (90, "EMSGSIZE", "Message too long"),
+    (93, "EPROTONOSUPPORT", "Protocol not supported"),
+    (95, "EOPNOTSUPP", "Operation not supported"),
+    (97, "EAFNOSUPPORT", "Address family not supported by protocol"),
+    (98, "EADDRINUSE", "Address already in use"),
+    (99, "EADDRNOTAVAIL", "Cannot assign requested address"),
+    (100, "ENETDOWN", "Network is down"),
+    (101, "ENETUNREACH", "Network is unreachable"),
+    (105, "ENOBUFS", "No buffer space available"),
+    (110, "ETIMEDOUT", "Connection timed out"),
+    (113, "EHOSTUNREACH", "No route to host"),
+    (116, "ESTALE", "Stale file handle"),
+    (122, "EDQUOT", "Disk quota exceeded"),
+];
+
 /// `No such file or directory (ENOENT)`.
 pub fn write_errno(line: &mut Line, errno: Errno) {
-    match errno.name_and_description() {
-        Some((name, text)) => {
+    let number = errno.into_raw();
+    match ERRNOS.iter().find(|(n, _, _)| i32::from(*n) == number) {
+        Some((_, name, text)) => {
             line.str(text).str(" (").str(name).str(")");
         }
         None => {
-            line.str("error ").number(errno.into_raw() as u64);
+            line.str("error ").number(number as u64);
         }
     }
 }
@@ -197,6 +256,18 @@ mod tests {
             "tinyjail: adding address 10.0.0.1/33: Invalid argument (EINVAL): \
              the kernel says: ipv4: Invalid prefix length"
         );
+    }
+
+    #[test]
+    fn errno_table_is_sorted_and_matches_the_kernel_numbers() {
+        assert!(ERRNOS.windows(2).all(|w| w[0].0 < w[1].0));
+        for (n, name, _) in ERRNOS {
+            let (kernel_name, _) = Errno::new(i32::from(*n)).name_and_description().unwrap();
+            assert_eq!(kernel_name, *name);
+        }
+        let mut l = Line::new();
+        write_errno(&mut l, Errno::new(200));
+        assert_eq!(l.as_bytes(), b"error 200");
     }
 
     #[test]
