@@ -19,7 +19,7 @@ fn main() {
     let gcc = target.ends_with("-linux-gnu") && target.starts_with("x86_64");
     if gcc {
         for arg in [
-            // No crt1.o/crti.o: src/arch supplies _start.
+            // No crt1.o/crti.o: src/start supplies _start.
             "-nostartfiles",
             // No libc, libgcc or libgcc_s.
             "-nostdlib",
@@ -46,14 +46,17 @@ fn main() {
         "--gc-sections",
         // A build ID note is 36 bytes nobody reads on a static tool.
         "--build-id=none",
-        // Keep the stack non-executable and relocations read-only after start: these cost
-        // nothing at run time and are not traded for bytes.
+        // Keep the stack non-executable: it costs nothing at run time and is not traded for
+        // bytes.
         "-z,noexecstack",
     ] {
         if gcc {
             println!("cargo:rustc-link-arg-bins=-Wl,{arg}");
         } else {
-            println!("cargo:rustc-link-arg-bins={}", arg.replace(',', " "));
+            // The linker itself takes "-z noexecstack" as two arguments.
+            for part in arg.split(',') {
+                println!("cargo:rustc-link-arg-bins={part}");
+            }
         }
     }
     let script_arg = format!("-T{}", script.display());

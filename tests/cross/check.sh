@@ -2,7 +2,8 @@
 # check.sh - the command-line front end of the aarch64, armv7 and riscv64 binaries, run
 # under qemu-user: help, version, and every bad-input case of tests/cli.rs
 # (bad_input_is_refused_and_changes_nothing), each refused with status 125 and one line on
-# stderr.
+# stderr. The cases are read from tests/cli.rs on every run (cli-cases.awk), so the two lists
+# cannot drift apart.
 #
 # Usage: tests/cross/check.sh [ARCH...]
 #
@@ -67,6 +68,14 @@ fail() {
     printf 'FAIL %s: %s\n' "$1" "$2"
     failed=$((failed + 1))
 }
+
+# The bad-input cases, one per line: expected text, then the arguments, as shell words.
+if cases=$(awk -f "$repo/tests/cross/cli-cases.awk" "$repo/tests/cli.rs" 2>"$tmp/awk"); then
+    pass "read $(wc -l <<<"$cases") bad-input cases from tests/cli.rs"
+else
+    fail "reading the bad-input cases of tests/cli.rs" "$(<"$tmp/awk")"
+    cases=
+fi
 
 # A container root for the cases that get past --root: any directory owned by a user other
 # than root will do (nothing is started). Plus a plain file for the ENOTDIR case.
@@ -177,33 +186,13 @@ for arch in "${arches[@]}"; do
     done
 
     # The cases of tests/cli.rs, bad_input_is_refused_and_changes_nothing, in its order.
-    bad "--root is required" -- /bin/true
-    bad "--root is required" /bin/true
-    bad "opening root /does/not/exist: No such file or directory (ENOENT)" \
-        --root /does/not/exist -- /bin/true
-    bad "Not a directory (ENOTDIR)" --root "$file" -- /bin/true
-    bad "--root /: is the host's /" --root / -- /bin/true
-    bad "is the host's /" --root /.. -- /bin/true
-    bad "unknown option --frobnicate" --root "$root" --frobnicate -- /bin/true
-    bad "unknown option -x" --root "$root" -x /bin/true
-    bad "option --root: needs a value" --root
-    bad "option --id: needs a value" --root "$root" --id
-    bad "--id abcdefghijklm: must be 1 to 12 characters" \
-        --root "$root" --id abcdefghijklm -- /bin/true
-    bad "--id a/b: must be" --root "$root" --id a/b -- /bin/true
-    bad "--id ..: must be" --root "$root" --id .. -- /bin/true
-    bad "--id must be 1 to 12" --root "$root" --id "" -- /bin/true
-    bad "--env =x: needs a KEY" --root "$root" --env =x -- /bin/true
-    bad "needs a KEY" --root "$root" --env "" -- /bin/true
-    bad "COMMAND is missing" --root "$root"
-    bad "COMMAND is missing" --root "$root" --
-    bad "--workdir tmp: must be an absolute path" --root "$root" --workdir tmp -- /bin/true
-    bad "--hostname" --root "$root" --hostname "" -- /bin/true
-    bad "--uid x: must be a number" --root "$root" --uid x -- /bin/true
-    bad "--gid -1: must be a number" --root "$root" --gid -1 -- /bin/true
-    bad "cannot be combined" \
-        --root "$root" --use-host-network --network-bridge br0 -- /bin/true
-    bad "takes no value" --root "$root" --help=yes -- /bin/true
+    while IFS= read -r line; do
+        [[ -n $line ]] || continue
+        # Only $'...' words and "$root"/"$file" (see cli-cases.awk).
+        words=()
+        eval "words=($line)"
+        bad "${words[@]}"
+    done <<<"$cases"
 done
 
 printf 'cross: %d passed, %d failed\n' "$passed" "$failed"
