@@ -18,7 +18,7 @@ use crate::args::Slots;
 use crate::cli::{Opt, Tokens};
 use crate::error::{Context, Error, Result};
 use crate::output::Line;
-use crate::plan::{Id, Plan};
+use crate::plan::{Fallbacks, Id, Plan};
 use crate::sys::{self, Errno, Fd, Lock, EMPTY};
 
 /// The default parent, at the root of the hierarchy.
@@ -43,6 +43,8 @@ pub struct Cgroup {
     /// The cgroup directory; holds the lock that marks it as in use.
     dir: Fd,
     name: heapless::Vec<u8, 16>,
+    /// Whether `cgroup.kill` may be used (see [`crate::plan::Fallbacks`]).
+    kill_file: bool,
 }
 
 impl Cgroup {
@@ -100,7 +102,7 @@ impl Drop for Cgroup {
         let mut name = [0u8; 17];
         name[..self.name.len()].copy_from_slice(&self.name);
         let name = CStr::from_bytes_until_nul(&name).unwrap_or(c"");
-        if let Err(errno) = remove_tree(&self.parent, name, 0) {
+        if let Err(errno) = remove_tree(&self.parent, name, 0, self.kill_file) {
             let mut line = Line::new();
             line.str("tinyjail: removing the container's cgroup ")
                 .push(&self.name)
@@ -116,7 +118,14 @@ impl Drop for Cgroup {
 /// (so that it can make sub-cgroups), and writes the options in order.
 ///
 /// `None` when the kernel has no cgroup2 and no `--cgroup` option asks for one.
-pub fn create(plan: &Plan, slots: &Slots, id: &Id, uid: u32, gid: u32) -> Result<Option<Cgroup>> {
+pub fn create(
+    plan: &Plan,
+    slots: &Slots,
+    id: &Id,
+    uid: u32,
+    gid: u32,
+    fallbacks: Fallbacks,
+) -> Result<Option<Cgroup>> {
     let root = match mount_hierarchy() {
         Ok(root) => root,
         Err(e) if plan.cgroup_count == 0 && e.errno == Some(Errno::ENODEV) => return Ok(None),
@@ -200,6 +209,7 @@ pub fn create(plan: &Plan, slots: &Slots, id: &Id, uid: u32, gid: u32) -> Result
         parent,
         dir,
         name: stored,
+        kill_file: !fallbacks.no_cgroup_kill,
     };
 
     // Delegation: root inside owns its cgroup and may make sub-cgroups below it.
@@ -283,20 +293,20 @@ fn remove_if_stale(parent: &Fd, name: &CStr) -> bool {
     if sys::flock(&dir, Lock::TryExclusive).is_err() {
         return false;
     }
-    let _ = remove_tree(parent, name, 0);
+    let _ = remove_tree(parent, name, 0, true);
     true
 }
 
 /// Kills every process in `parent/name` and below, then removes the sub-cgroups and the
 /// cgroup itself, deepest first.
-fn remove_tree(parent: &Fd, name: &CStr, depth: usize) -> sys::Result<()> {
+fn remove_tree(parent: &Fd, name: &CStr, depth: usize, kill_file: bool) -> sys::Result<()> {
     let dir = sys::openat(parent.dir(), name, k::O_RDONLY | k::O_DIRECTORY, 0)?;
     if depth == 0 {
-        kill_all(&dir);
+        kill_all(&dir, kill_file);
     }
     if depth < DEPTH_MAX {
         for_each_subdir(&dir, |child| {
-            let _ = remove_tree(&dir, child, depth + 1);
+            let _ = remove_tree(&dir, child, depth + 1, kill_file);
         });
     }
     let mut tries = 0;
@@ -305,7 +315,7 @@ fn remove_tree(parent: &Fd, name: &CStr, depth: usize) -> sys::Result<()> {
             Err(Errno::EBUSY) if tries < REMOVE_TRIES => {
                 // The last processes are still on their way out.
                 if tries % 100 == 99 {
-                    kill_all(&dir);
+                    kill_all(&dir, kill_file);
                 }
                 tries += 1;
                 sys::sleep_micros(REMOVE_PAUSE_MICROS);
@@ -318,8 +328,8 @@ fn remove_tree(parent: &Fd, name: &CStr, depth: usize) -> sys::Result<()> {
 
 /// `cgroup.kill` (Linux 5.14), else SIGKILL to every process listed in `cgroup.procs`
 /// here and below, a few rounds (a process may fork while the list is read).
-fn kill_all(dir: &Fd) {
-    if write_file(dir, c"cgroup.kill", b"1").is_ok() {
+fn kill_all(dir: &Fd, kill_file: bool) {
+    if kill_file && write_file(dir, c"cgroup.kill", b"1").is_ok() {
         return;
     }
     for _ in 0..8 {

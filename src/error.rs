@@ -183,7 +183,11 @@ const ERRNOS: &[(u8, &str, &str)] = &[
     (90, "EMSGSIZE", "Message too long"),
     (93, "EPROTONOSUPPORT", "Protocol not supported"),
     (95, "EOPNOTSUPP", "Operation not supported"),
-    (97, "EAFNOSUPPORT", "Address family not supported by protocol"),
+    (
+        97,
+        "EAFNOSUPPORT",
+        "Address family not supported by protocol",
+    ),
     (98, "EADDRINUSE", "Address already in use"),
     (99, "EADDRNOTAVAIL", "Cannot assign requested address"),
     (100, "ENETDOWN", "Network is down"),

@@ -54,6 +54,38 @@ pub struct Network {
     pub default_route: Option<IpAddr>,
 }
 
+/// Kernel features tinyjail can do without, turned off on purpose so that tests exercise on
+/// a new kernel the paths an old one takes. Set from the environment variable
+/// `TINYJAIL_TEST_FALLBACKS`, a comma-separated list of: `clone3` (as if clone3 were
+/// missing: legacy clone), `clone3-time` (as if clone3 refused CLONE_NEWTIME), `into-cgroup`
+/// (as if it refused CLONE_INTO_CGROUP), `cgroup-kill` (as if there were no cgroup.kill).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fallbacks {
+    pub no_clone3: bool,
+    pub no_clone3_time: bool,
+    pub no_into_cgroup: bool,
+    pub no_cgroup_kill: bool,
+}
+
+impl Fallbacks {
+    pub const VARIABLE: &'static [u8] = b"TINYJAIL_TEST_FALLBACKS";
+
+    /// Reads the list; unknown words are ignored.
+    pub fn parse(list: &[u8]) -> Fallbacks {
+        let mut f = Fallbacks::default();
+        for word in list.split(|&b| b == b',') {
+            match word {
+                b"clone3" => f.no_clone3 = true,
+                b"clone3-time" => f.no_clone3_time = true,
+                b"into-cgroup" => f.no_into_cgroup = true,
+                b"cgroup-kill" => f.no_cgroup_kill = true,
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
 /// Everything a run needs to know, validated.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {

@@ -3,6 +3,7 @@
 use linux_raw_sys::general as k;
 
 use crate::error::{Error, Result};
+use crate::plan::Fallbacks;
 use crate::sys::{self, Errno, Fd};
 
 /// The namespaces every container gets at clone time. CLONE_NEWTIME is handled apart (see
@@ -29,17 +30,25 @@ pub enum Side {
 /// kernels before 5.8-ish refuse it there with EINVAL; in both cases the child unshares the
 /// time namespace itself instead. `CLONE_INTO_CGROUP` (5.7) starts the child in its cgroup
 /// from its first instruction; where it is refused the parent moves the child instead.
-pub fn spawn(cgroup: Option<&Fd>, network: bool) -> Result<Side> {
+pub fn spawn(cgroup: Option<&Fd>, network: bool, fallbacks: Fallbacks) -> Result<Side> {
     let mut flags = NAMESPACES;
     if network {
         flags |= u64::from(k::CLONE_NEWNET);
     }
+    let cgroup = cgroup.filter(|_| !fallbacks.no_into_cgroup);
     let mut args = clone_args(flags | u64::from(k::CLONE_NEWTIME));
     if let Some(dir) = cgroup {
         args.flags |= k::CLONE_INTO_CGROUP;
         args.cgroup = dir.number() as u64;
     }
-    let result = match sys::clone3(&mut args) {
+    let first = if fallbacks.no_clone3 {
+        Err(Errno::ENOSYS)
+    } else if fallbacks.no_clone3_time {
+        Err(Errno::EINVAL)
+    } else {
+        sys::clone3(&mut args)
+    };
+    let result = match first {
         Ok(pid) => return Ok(side(pid, false, cgroup.is_some())),
         Err(Errno::EINVAL) => {
             let mut args = clone_args(flags);

@@ -9,7 +9,7 @@ use crate::cli::{self, Request, USAGE};
 use crate::container::{self, Child};
 use crate::error::{Context, Error, Result};
 use crate::output::Line;
-use crate::plan::{Id, Plan};
+use crate::plan::{Fallbacks, Id, Plan};
 use crate::process::{self, Side};
 use crate::procfs::ProcDir;
 use crate::sys::{self, Errno, Fd};
@@ -80,7 +80,8 @@ fn launch(
 
     // Made before the environment reuses the argv slots: the --cgroup options are read
     // from them. Dropping it (on every way out of this function) removes it.
-    let cgroup = cgroup::create(plan, slots, &id, root.uid, root.gid)?;
+    let fallbacks = Fallbacks::parse(host.value(Fallbacks::VARIABLE).unwrap_or(b""));
+    let cgroup = cgroup::create(plan, slots, &id, root.uid, root.gid, fallbacks)?;
     let env = env::build(slots, host)?;
 
     let (go_read, go_write) = sys::pipe().context("creating a pipe", b"")?;
@@ -95,27 +96,30 @@ fn launch(
     let signal_mask = sys::set_signal_mask(k::SIG_BLOCK, signals::FORWARDED | signals::CHILD)
         .context("blocking signals", b"")?;
 
-    let (pid, in_cgroup) =
-        match process::spawn(cgroup.as_ref().map(Cgroup::dir), !plan.network.host)? {
-            Side::Child {
+    let (pid, in_cgroup) = match process::spawn(
+        cgroup.as_ref().map(Cgroup::dir),
+        !plan.network.host,
+        fallbacks,
+    )? {
+        Side::Child {
+            enter_time_namespace,
+        } => {
+            drop(go_write);
+            drop(report_read);
+            container::run(Child {
+                plan,
+                tree,
+                go: go_read,
+                report: report_write,
+                slots,
+                env,
                 enter_time_namespace,
-            } => {
-                drop(go_write);
-                drop(report_read);
-                container::run(Child {
-                    plan,
-                    tree,
-                    go: go_read,
-                    report: report_write,
-                    slots,
-                    env,
-                    enter_time_namespace,
-                    signal_mask,
-                    strings: Some(strings),
-                })
-            }
-            Side::Parent { pid, in_cgroup } => (pid, in_cgroup),
-        };
+                signal_mask,
+                strings: Some(strings),
+            })
+        }
+        Side::Parent { pid, in_cgroup } => (pid, in_cgroup),
+    };
     drop(go_read);
     drop(report_write);
     drop(tree);

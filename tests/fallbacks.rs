@@ -1,0 +1,76 @@
+//! The paths older kernels take, forced on this one with `TINYJAIL_TEST_FALLBACKS`: legacy
+//! clone instead of clone3, the time namespace entered by unshare, the process moved into
+//! its cgroup by the parent, and the kill loop instead of cgroup.kill.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+fn own_namespace(kind: &str) -> String {
+    fs::read_link(format!("/proc/self/ns/{kind}"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn every_fallback_still_gives_the_whole_container() {
+    require_root!();
+    let root = shared_root();
+    let host_time = own_namespace("time");
+    for fallback in [
+        "clone3",
+        "clone3-time",
+        "into-cgroup",
+        "cgroup-kill",
+        "clone3,cgroup-kill",
+    ] {
+        let id = format!(
+            "fb-{}",
+            fallback
+                .replace(',', "-")
+                .chars()
+                .take(9)
+                .collect::<String>()
+        );
+        let out = tinyjail()
+            .env("TINYJAIL_TEST_FALLBACKS", fallback)
+            .args(["--root".as_ref(), root.as_os_str(), "--id".as_ref(), id.as_ref(), "--".as_ref()])
+            .args([
+                "/bin/sh",
+                "-c",
+                "echo $$; readlink /proc/self/ns/time; grep '^0::' /proc/self/cgroup; \
+                 mkdir /sys/fs/cgroup/sub && sleep 60 & sleep 0.1; echo $! > /sys/fs/cgroup/sub/cgroup.procs; \
+                 ip -o link | grep -c UP; exit 5",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(5), "{fallback}: {}", stderr(&out));
+        let text = stdout(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "1", "{fallback}: {text}");
+        assert!(
+            lines[1].starts_with("time:[") && lines[1] != host_time,
+            "{fallback}: no new time namespace: {text}"
+        );
+        assert_eq!(lines[2], "0::/", "{fallback}: {text}");
+        assert_eq!(lines[3], "1", "{fallback}: lo not up: {text}");
+        if let Some(h) = cgroup2_hierarchy() {
+            assert!(
+                !h.join("tinyjail").join(&id).exists(),
+                "{fallback}: cgroup left behind"
+            );
+        }
+    }
+}
+
+fn cgroup2_hierarchy() -> Option<std::path::PathBuf> {
+    let mounts = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mounts.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let dash = f.iter().position(|x| *x == "-")?;
+        (f.get(dash + 1) == Some(&"cgroup2")).then(|| f[4].into())
+    })
+}
