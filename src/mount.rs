@@ -38,6 +38,48 @@ const DEV_LINKS: [(&CStr, &CStr); 5] = [
 const PROC_HINT: &str =
     "the host hides parts of its /proc (is tinyjail itself running inside a container?)";
 
+/// Where the host has not mounted proc or sysfs (an early initramfs), mounts them for
+/// tinyjail alone, in a mount namespace of its own that the container's is then copied
+/// from: a user namespace may mount proc and sysfs only where a full instance of each is
+/// already visible. Nothing changes for the host. A host without a /proc or /sys directory
+/// at all cannot be helped; the container's mount then fails with a hint.
+pub fn provide_proc_and_sys() -> Result<()> {
+    let proc_missing = sys::openat(sys::CWD, c"/proc/self", k::O_PATH, 0).is_err();
+    let sys_missing = sys::openat(sys::CWD, c"/sys/kernel", k::O_PATH, 0).is_err();
+    if !proc_missing && !sys_missing {
+        return Ok(());
+    }
+    sys::unshare(k::CLONE_NEWNS).context("making a mount namespace of tinyjail's own", b"")?;
+    make_private()?;
+    let flags = k::O_PATH | k::O_DIRECTORY | k::O_NOFOLLOW;
+    let attrs = k::MOUNT_ATTR_NOSUID | k::MOUNT_ATTR_NODEV | k::MOUNT_ATTR_NOEXEC;
+    if proc_missing {
+        if let Ok(at) = sys::openat(sys::CWD, c"/proc", flags, 0) {
+            let mnt = new_mount(
+                c"proc",
+                &[],
+                attrs,
+                "mounting proc for tinyjail on",
+                b"/proc",
+            )?;
+            attach(&mnt, &at, "mounting proc for tinyjail on", b"/proc")?;
+        }
+    }
+    if sys_missing {
+        if let Ok(at) = sys::openat(sys::CWD, c"/sys", flags, 0) {
+            let mnt = new_mount(
+                c"sysfs",
+                &[],
+                attrs,
+                "mounting sysfs for tinyjail on",
+                b"/sys",
+            )?;
+            attach(&mnt, &at, "mounting sysfs for tinyjail on", b"/sys")?;
+        }
+    }
+    Ok(())
+}
+
 /// Stops mount events from travelling between the host and the container, in both
 /// directions, whatever the host's propagation (a shared `/` included).
 pub fn make_private() -> Result<()> {

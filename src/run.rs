@@ -65,6 +65,9 @@ fn launch(
     // or tracing tinyjail's memory while it sets up.
     let _ = sys::prctl(pr::PR_SET_DUMPABLE, 0);
 
+    // Before the root is opened: a descriptor must come from the mount namespace that
+    // clones it.
+    mount::provide_proc_and_sys()?;
     let root = open_root(plan)?;
     // The bridge must exist and be one before anything is made.
     let bridge = match plan.network.bridge {

@@ -584,3 +584,26 @@ fn root_that_is_a_symlink_is_refused() {
     ]);
     refused(&out, "is a symlink; give the directory it points to");
 }
+
+#[test]
+fn works_where_the_host_has_no_proc_or_sys_mounted() {
+    require_root!();
+    // As in an early initramfs: a mount namespace (of the test's own) without /proc and
+    // /sys. tinyjail mounts what it needs privately.
+    let before = HostState::take();
+    let script = format!(
+        "umount -l /sys && umount -l /proc && exec {} --root {} -- /bin/sh -c \
+         'ls /proc/1/ns | wc -l; ls /sys/class/net; grep ^0:: /proc/self/cgroup'",
+        env!("CARGO_BIN_EXE_tinyjail"),
+        shared_root().display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].parse::<u32>().unwrap() >= 8, "{text}");
+    assert_eq!(&lines[1..], ["lo", "0::/"]);
+    before.assert_unchanged();
+}
