@@ -248,8 +248,20 @@ pub fn create(
     Ok(Some(cgroup))
 }
 
-/// A private, detached cgroup2 mount: the hierarchy's root (or the cgroup namespace's).
+/// The cgroup2 hierarchy's root (or the cgroup namespace's): the host's own mount where it
+/// has a writable one at /sys/fs/cgroup (or /sys/fs/cgroup/unified on a hybrid host),
+/// else a private, detached cgroup2 mount. Making a new cgroup2 mount can stall for
+/// milliseconds on a busy cgroup tree, so the host's is preferred where it is there.
 fn mount_hierarchy() -> Result<Fd> {
+    for path in [c"/sys/fs/cgroup", c"/sys/fs/cgroup/unified"] {
+        let Ok(dir) = sys::openat(sys::CWD, path, k::O_RDONLY | k::O_DIRECTORY, 0) else {
+            continue;
+        };
+        // Only cgroup2 directories have cgroup.subtree_control; a read-only mount says EROFS.
+        if sys::access_writable(&dir, c"cgroup.subtree_control").is_ok() {
+            return Ok(dir);
+        }
+    }
     let context = sys::fsopen(c"cgroup2").context("opening the cgroup2 hierarchy", b"")?;
     sys::fsconfig_create(&context).context("opening the cgroup2 hierarchy", b"")?;
     sys::fsmount(&context, 0).context("opening the cgroup2 hierarchy", b"")

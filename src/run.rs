@@ -127,9 +127,7 @@ fn launch(
     drop(report_write);
     drop(tree);
 
-    // Everything the child needs from outside before it may go on. The veth pair, once
-    // made, is deleted when `_veth` is dropped, on every way out of this function.
-    let mut _veth = None;
+    // Everything the child needs from outside before it may go on.
     let released = ProcDir::of(pid)
         .and_then(|proc| {
             userns::write_id_maps(&proc, root.uid, root.gid)?;
@@ -142,7 +140,7 @@ fn launch(
         })
         .and_then(|()| {
             if plan.network.wants_veth() {
-                _veth = Some(net::make_veth(&plan.network, bridge, &id, pid)?);
+                net::make_veth(&plan.network, bridge, &id, pid)?;
             }
             Ok(())
         });

@@ -129,45 +129,44 @@ pub fn host_ifname(id: &Id) -> heapless::Vec<u8, 16> {
     name
 }
 
-/// The veth pair's host end while the container runs. Dropping it deletes the pair (the
-/// kernel does too once the container's namespace is gone, but later).
-pub struct HostLink {
-    rtnl: Rtnetlink,
-    index: u32,
-}
-
-impl Drop for HostLink {
-    fn drop(&mut self) {
-        let index = self.index;
-        let _ = self.rtnl.call("deleting", b"the veth pair", |buf, seq| {
-            netlink::delete_link(buf, seq, index)
-        });
-    }
-}
+/// How long a veth of an earlier container with the same ID may take to go: the kernel
+/// deletes it with that container's network namespace, a moment after the container ended
+/// (deleting it by hand instead would hold up every exit for some 15 ms of RCU grace
+/// periods). 200 tries 5 ms apart.
+const NAME_FREE_TRIES: u32 = 200;
+const NAME_FREE_PAUSE_MICROS: u32 = 5000;
 
 /// Makes the veth pair from the host's side (`ip link add tjID type veth peer name eth0
 /// netns PID`): the host end, named after the container ID, here; its peer `eth0` made
 /// straight in the network namespace of process `pid`. Then the host end is attached to the
 /// bridge and brought up (`ip link set tjID master BR up`), or given the peer address
 /// (`ip addr add CIDR dev tjID; ip link set tjID up`).
-pub fn make_veth(net: &Network, bridge: Option<u32>, id: &Id, pid: u32) -> Result<HostLink> {
+///
+/// The pair lives as long as the container's network namespace: when the container ends,
+/// on every way out, the kernel deletes both ends.
+pub fn make_veth(net: &Network, bridge: Option<u32>, id: &Id, pid: u32) -> Result<()> {
     let mut rtnl = Rtnetlink::open()?;
     let name = host_ifname(id);
-    rtnl.call("creating the veth pair", b"", |buf, seq| {
-        netlink::veth_pair(buf, seq, &name, CONTAINER_IFNAME, NetnsRef::Pid(pid), None)
-    })
-    .map_err(|e| {
-        if e.errno == Some(Errno::EEXIST) {
-            e.hint("an interface named after this container ID exists already")
-        } else {
-            e
+    let mut tries = 0;
+    loop {
+        let made = rtnl.call("creating the veth pair", b"", |buf, seq| {
+            netlink::veth_pair(buf, seq, &name, CONTAINER_IFNAME, NetnsRef::Pid(pid), None)
+        });
+        match made {
+            Ok(()) => break,
+            Err(e) if e.errno == Some(Errno::EEXIST) && tries < NAME_FREE_TRIES => {
+                tries += 1;
+                sys::sleep_micros(NAME_FREE_PAUSE_MICROS);
+            }
+            Err(e) if e.errno == Some(Errno::EEXIST) => {
+                return Err(e.hint("an interface named after this container ID exists already"));
+            }
+            Err(e) => return Err(e),
         }
-    })?;
+    }
     let index = rtnl
         .link("looking up the", &name, b"veth's host end")?
         .index;
-    let mut link = HostLink { rtnl, index };
-    let rtnl = &mut link.rtnl;
     match (bridge, net.peer_address) {
         (Some(master), _) => {
             let bridge_name = net.bridge.unwrap_or(b"");
@@ -187,7 +186,7 @@ pub fn make_veth(net: &Network, bridge: Option<u32>, id: &Id, pid: u32) -> Resul
         }
         (None, None) => {}
     }
-    Ok(link)
+    Ok(())
 }
 
 /// Inside the container's namespace: `lo` up (`ip link set lo up`; in a new namespace it

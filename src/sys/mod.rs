@@ -616,6 +616,21 @@ pub fn fchownat(dir: Dir, path: &CStr, uid: u32, gid: u32) -> Result<()> {
     .map(drop)
 }
 
+/// `faccessat(2)` with `W_OK`: whether `path` in `dir` may be written (EROFS on a read-only
+/// mount).
+pub fn access_writable(dir: &Fd, path: &CStr) -> Result<()> {
+    // SAFETY: path is NUL-terminated.
+    unsafe {
+        syscall3(
+            Sysno::faccessat,
+            dir.0 as usize,
+            ptr(path),
+            k::W_OK as usize,
+        )
+    }
+    .map(drop)
+}
+
 /// `unlinkat(2)` with `AT_REMOVEDIR`: remove an empty directory.
 pub fn rmdirat(dir: Dir, path: &CStr) -> Result<()> {
     // SAFETY: path is NUL-terminated.
