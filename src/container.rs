@@ -5,6 +5,7 @@
 //! exec closes that pipe (it is close-on-exec), which the parent reads as "started".
 
 use core::convert::Infallible;
+use core::ffi::CStr;
 
 use linux_raw_sys::general as k;
 use linux_raw_sys::prctl as pr;
@@ -42,6 +43,22 @@ pub fn run(mut child: Child) -> ! {
     let Err(error) = setup(&child, strings);
     report(&child.report, &error);
     sys::exit(error.status)
+}
+
+/// Changes to the working directory, resolved inside the container's root: no `..` above
+/// it and no /proc magic link (such as /proc/self/fd/0, a descriptor the caller may have
+/// given tinyjail) may lead out. Kernels before 5.6 lack openat2: there the path is taken
+/// as it is, after every descriptor but the standard three was closed.
+fn enter_workdir(workdir: &'static CStr) -> Result<()> {
+    let shown = workdir.to_bytes();
+    let root = sys::openat(sys::CWD, c"/", k::O_PATH | k::O_DIRECTORY, 0)
+        .context("changing to workdir", shown)?;
+    let resolve = u64::from(k::RESOLVE_IN_ROOT | k::RESOLVE_NO_MAGICLINKS);
+    match sys::openat2(root.dir(), workdir, k::O_PATH | k::O_DIRECTORY, resolve) {
+        Ok(dir) => sys::fchdir(&dir).context("changing to workdir", shown),
+        Err(Errno::ENOSYS) => sys::chdir(workdir).context("changing to workdir", shown),
+        Err(e) => Err(Error::sys("changing to workdir", shown, e)),
+    }
 }
 
 /// Sends a failure to the parent: the exit status, then the formatted line.
@@ -93,6 +110,9 @@ fn setup(child: &Child, strings: Option<StringArea>) -> Result<Infallible> {
     let tree = &child.tree;
     let devices = mount::clone_host_devices();
     mount::attach_root(tree, plan.root)?;
+    // Again, now for the root's clone: made in the host's namespace, it is still a peer of
+    // a shared host mount, and mounts made on it would show on the host.
+    mount::make_private()?;
     mount::mount_proc(tree)?;
     if !plan.network.host {
         mount::mount_sys(tree)?;
@@ -107,7 +127,12 @@ fn setup(child: &Child, strings: Option<StringArea>) -> Result<Infallible> {
 
     sys::sethostname(plan.hostname).context("setting hostname", plan.hostname)?;
 
-    sys::chdir(plan.workdir).context("changing to workdir", plan.workdir.to_bytes())?;
+    // Nothing tinyjail holds may stay reachable inside: a descriptor of the host (the cgroup
+    // hierarchy, the root's clone) would be a way out through /proc/self/fd. Only the
+    // report pipe stays, until the exec closes it.
+    sys::close_all_but(child.report.number());
+
+    enter_workdir(plan.workdir)?;
 
     let command = child.slots.arg(plan.command);
     let pointers = child.slots.pointers();

@@ -105,7 +105,13 @@ impl Error {
     pub fn write_to(&self, line: &mut Line) {
         line.str("tinyjail: ").str(self.doing);
         if !self.object.is_empty() {
-            line.str(" ").escaped(self.object);
+            // A value longer than this is cut, so that the reason always fits on the line.
+            const SHOWN_MAX: usize = 256;
+            line.str(" ")
+                .escaped(&self.object[..self.object.len().min(SHOWN_MAX)]);
+            if self.object.len() > SHOWN_MAX {
+                line.str("...");
+            }
             line.str(": ");
         } else if self.errno.is_some() {
             line.str(": ");

@@ -431,6 +431,27 @@ pub fn close_from(first: u32) -> Result<()> {
     unsafe { syscall3(Sysno::close_range, first as usize, u32::MAX as usize, 0) }.map(drop)
 }
 
+/// Closes every descriptor above 2 except `keep` (`close_range(2)`, or one by one up to
+/// 1024 where it is missing). For a process about to exec: any `Fd` values it still holds
+/// must not be used or dropped afterwards.
+pub fn close_all_but(keep: i32) {
+    let keep = keep as u32;
+    let ranges = [(3, keep.saturating_sub(1)), (keep + 1, u32::MAX)];
+    for (first, last) in ranges {
+        if first > last {
+            continue;
+        }
+        // SAFETY: closing descriptors touches no memory; the caller gives up the others.
+        let r = unsafe { syscall3(Sysno::close_range, first as usize, last as usize, 0) };
+        if r == Err(Errno::ENOSYS) {
+            for number in first..=last.min(1023) {
+                // SAFETY: as above.
+                let _ = unsafe { syscall1(Sysno::close, number as usize) };
+            }
+        }
+    }
+}
+
 /// `close(2)` of a descriptor number that no `Fd` owns (inherited ones).
 pub fn close_number(number: i32) -> Result<()> {
     // SAFETY: the caller guarantees no Fd owns this number.

@@ -73,7 +73,7 @@ rc=$?
 usage=$(echo "$out" | awk '$1 == "usage_usec" { print $2 }')
 throttled=$(echo "$out" | awk '$1 == "throttled_usec" { print $2 }')
 tj_info "cpu.max 20%: usage_usec=$usage over 3 s, throttled_usec=$throttled"
-if [ "$rc" = 0 ] && [ -n "$usage" ] && [ "$usage" -gt 300000 ] && [ "$usage" -lt 1050000 ] &&
+if [ "$rc" = 0 ] && [ -n "$usage" ] && [ "$usage" -gt 300000 ] && [ "$usage" -lt 1500000 ] &&
     [ -n "$throttled" ] && [ "$throttled" -gt 0 ]; then
     tj_pass cpu-max
 else

@@ -10,7 +10,8 @@
 # lines and finally TJDONE. Exit status 0 only if TJDONE was seen, at least
 # one result was reported, no case failed and the script exited 0.
 #
-# Env: TJ_ARCH            guest architecture (default x86_64; see arch.sh)
+# Env: TJ_ARCH            guest architecture: x86_64 (default), aarch64, armv7,
+#                         riscv64 (see arch.sh)
 #      TINYJAIL_VM_CACHE  kernel cache (default /var/cache/tinyjail-vm)
 #      TJ_VM_TIMEOUT      seconds before the VM is killed (default 300)
 #      TJ_VM_MEM          guest memory in MiB (default 512)
@@ -36,6 +37,11 @@ tj_bin=$1
 cases=$2
 [ -f "$tj_bin" ] || die "tinyjail binary not found: $tj_bin"
 [ -f "$cases" ] || die "cases script not found: $cases"
+# An ELF binary must be one for the guest (a script is taken as it is).
+tj_elf=$(tj_elf_machine "$tj_bin")
+if [ -n "$tj_elf" ] && [ "$tj_elf" != "$TJ_ELF_MACHINE" ]; then
+    die "$tj_bin is not built for $TJ_ARCH (ELF class and machine $tj_elf, wanted $TJ_ELF_MACHINE)"
+fi
 
 timeout_s=${TJ_VM_TIMEOUT:-300}
 mem=${TJ_VM_MEM:-512}
