@@ -14,7 +14,7 @@ use crate::args::{Argv, Slots, StringArea};
 use crate::env::Environment;
 use crate::error::{Context, Error, Result};
 use crate::output::Line;
-use crate::plan::Plan;
+use crate::plan::{Fallbacks, Plan};
 use crate::sys::{self, Errno, Fd};
 use crate::{exec, init, mount, net};
 
@@ -33,6 +33,8 @@ pub struct Child<'a> {
     pub enter_time_namespace: bool,
     /// The signal mask tinyjail had before it blocked the forwarded signals.
     pub signal_mask: u64,
+    /// Kernel features to do without (tests of the older-kernel paths).
+    pub fallbacks: Fallbacks,
     /// tinyjail's own argument and environment strings, which `--init` wipes.
     pub strings: Option<StringArea>,
 }
@@ -49,16 +51,54 @@ pub fn run(mut child: Child) -> ! {
 /// it and no /proc magic link (such as /proc/self/fd/0, a descriptor the caller may have
 /// given tinyjail) may lead out. Kernels before 5.6 lack openat2: there the path is taken
 /// as it is, after every descriptor but the standard three was closed.
-fn enter_workdir(workdir: &'static CStr) -> Result<()> {
+fn enter_workdir(workdir: &'static CStr, no_openat2: bool) -> Result<()> {
     let shown = workdir.to_bytes();
     let root = sys::openat(sys::CWD, c"/", k::O_PATH | k::O_DIRECTORY, 0)
         .context("changing to workdir", shown)?;
     let resolve = u64::from(k::RESOLVE_IN_ROOT | k::RESOLVE_NO_MAGICLINKS);
-    match sys::openat2(root.dir(), workdir, k::O_PATH | k::O_DIRECTORY, resolve) {
+    let opened = if no_openat2 {
+        Err(Errno::ENOSYS)
+    } else {
+        sys::openat2(root.dir(), workdir, k::O_PATH | k::O_DIRECTORY, resolve)
+    };
+    match opened {
         Ok(dir) => sys::fchdir(&dir).context("changing to workdir", shown),
-        Err(Errno::ENOSYS) => sys::chdir(workdir).context("changing to workdir", shown),
+        Err(Errno::ENOSYS) => {
+            sys::chdir(workdir).context("changing to workdir", shown)?;
+            check_inside_root(shown)
+        }
+        Err(Errno::ELOOP) => Err(Error::sys("changing to workdir", shown, Errno::ELOOP)
+            .hint("a symlink loop, or a /proc link to a descriptor, which is refused")),
         Err(e) => Err(Error::sys("changing to workdir", shown, e)),
     }
+}
+
+/// Without openat2, checks that the working directory just entered lies below the root:
+/// walking up with `..` must reach the root itself. From a directory outside it (reached
+/// through a descriptor from the host, such as /proc/self/fd/0 when stdin is a directory),
+/// the walk ends at some other top instead.
+fn check_inside_root(shown: &'static [u8]) -> Result<()> {
+    let root = sys::statx(sys::CWD, c"/", 0).context("checking workdir", shown)?;
+    let mut dir = sys::openat(sys::CWD, c".", k::O_PATH | k::O_DIRECTORY, 0)
+        .context("checking workdir", shown)?;
+    // PATH_MAX allows at most 2048 components.
+    for _ in 0..2048 {
+        let here = sys::statx(dir.dir(), c"", 0).context("checking workdir", shown)?;
+        if here.same_file(&root) {
+            return Ok(());
+        }
+        let up = sys::openat(dir.dir(), c"..", k::O_PATH | k::O_DIRECTORY, 0)
+            .context("checking workdir", shown)?;
+        if sys::statx(up.dir(), c"", 0).is_ok_and(|above| above.same_file(&here)) {
+            break;
+        }
+        dir = up;
+    }
+    Err(Error::input(
+        "--workdir",
+        shown,
+        "leads out of the container's root",
+    ))
 }
 
 /// Sends a failure to the parent: the exit status, then the formatted line.
@@ -132,7 +172,7 @@ fn setup(child: &Child, strings: Option<StringArea>) -> Result<Infallible> {
     // report pipe stays, until the exec closes it.
     sys::close_all_but(child.report.number());
 
-    enter_workdir(plan.workdir)?;
+    enter_workdir(plan.workdir, child.fallbacks.no_openat2)?;
 
     let command = child.slots.arg(plan.command);
     let pointers = child.slots.pointers();

@@ -58,13 +58,15 @@ pub struct Network {
 /// a new kernel the paths an old one takes. Set from the environment variable
 /// `TINYJAIL_TEST_FALLBACKS`, a comma-separated list of: `clone3` (as if clone3 were
 /// missing: legacy clone), `clone3-time` (as if clone3 refused CLONE_NEWTIME), `into-cgroup`
-/// (as if it refused CLONE_INTO_CGROUP), `cgroup-kill` (as if there were no cgroup.kill).
+/// (as if it refused CLONE_INTO_CGROUP), `cgroup-kill` (as if there were no cgroup.kill),
+/// `openat2` (as if openat2 were missing).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Fallbacks {
     pub no_clone3: bool,
     pub no_clone3_time: bool,
     pub no_into_cgroup: bool,
     pub no_cgroup_kill: bool,
+    pub no_openat2: bool,
 }
 
 impl Fallbacks {
@@ -79,6 +81,7 @@ impl Fallbacks {
                 b"clone3-time" => f.no_clone3_time = true,
                 b"into-cgroup" => f.no_into_cgroup = true,
                 b"cgroup-kill" => f.no_cgroup_kill = true,
+                b"openat2" => f.no_openat2 = true,
                 _ => {}
             }
         }

@@ -118,6 +118,7 @@ fn launch(
                 env,
                 enter_time_namespace,
                 signal_mask,
+                fallbacks,
                 strings: Some(strings),
             })
         }

@@ -74,3 +74,40 @@ fn cgroup2_hierarchy() -> Option<std::path::PathBuf> {
         (f.get(dash + 1) == Some(&"cgroup2")).then(|| f[4].into())
     })
 }
+
+#[test]
+fn workdir_through_a_host_descriptor_is_refused_without_openat2_too() {
+    require_root!();
+    let host_dir = scratch("fallback-host-dir");
+    for fallback in ["", "openat2"] {
+        let stdin = fs::File::open(&host_dir).unwrap();
+        let out = tinyjail()
+            .env("TINYJAIL_TEST_FALLBACKS", fallback)
+            .stdin(stdin)
+            .args(["--root".as_ref(), shared_root().as_os_str()])
+            .args([
+                "--workdir",
+                "/proc/self/fd/0",
+                "--",
+                "/bin/touch",
+                "escaped",
+            ])
+            .output()
+            .unwrap();
+        let expected = if fallback.is_empty() {
+            "Too many levels of symbolic links (ELOOP)"
+        } else {
+            "leads out of the container's root"
+        };
+        refused(&out, expected);
+        assert!(!host_dir.join("escaped").exists());
+        // A workdir that only climbs with ".." stays inside on both paths.
+        let out = tinyjail()
+            .env("TINYJAIL_TEST_FALLBACKS", fallback)
+            .args(["--root".as_ref(), shared_root().as_os_str()])
+            .args(["--workdir", "/tmp/../../../tmp", "--", "/bin/pwd"])
+            .output()
+            .unwrap();
+        assert_eq!(ok(&out), "/tmp\n");
+    }
+}

@@ -150,6 +150,12 @@ impl HostState {
                 // Drop the mount and parent IDs, which say nothing about what is mounted.
                 l.split_whitespace().skip(2).collect::<Vec<_>>().join(" ")
             })
+            // Network namespaces that tests (and the benchmark) make and delete themselves.
+            .filter(|l| {
+                !l.split_whitespace()
+                    .nth(2)
+                    .is_some_and(|at| at.starts_with("/run/netns"))
+            })
             .collect();
         mounts.sort();
         HostState { mounts }
