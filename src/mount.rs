@@ -53,28 +53,18 @@ pub fn provide_proc_and_sys() -> Result<()> {
     make_private()?;
     let flags = k::O_PATH | k::O_DIRECTORY | k::O_NOFOLLOW;
     let attrs = k::MOUNT_ATTR_NOSUID | k::MOUNT_ATTR_NODEV | k::MOUNT_ATTR_NOEXEC;
-    if proc_missing {
-        if let Ok(at) = sys::openat(sys::CWD, c"/proc", flags, 0) {
-            let mnt = new_mount(
-                c"proc",
-                &[],
-                attrs,
-                "mounting proc for tinyjail on",
-                b"/proc",
-            )?;
-            attach(&mnt, &at, "mounting proc for tinyjail on", b"/proc")?;
-        }
-    }
-    if sys_missing {
-        if let Ok(at) = sys::openat(sys::CWD, c"/sys", flags, 0) {
-            let mnt = new_mount(
-                c"sysfs",
-                &[],
-                attrs,
-                "mounting sysfs for tinyjail on",
-                b"/sys",
-            )?;
-            attach(&mnt, &at, "mounting sysfs for tinyjail on", b"/sys")?;
+    let wanted: [(bool, &CStr, &CStr, &'static [u8]); 2] = [
+        (proc_missing, c"/proc", c"proc", b"/proc"),
+        (sys_missing, c"/sys", c"sysfs", b"/sys"),
+    ];
+    for (missing, path, fstype, shown) in wanted {
+        let Ok(at) = sys::openat(sys::CWD, path, flags, 0) else {
+            continue;
+        };
+        if missing {
+            let doing = "mounting for tinyjail on";
+            let mnt = new_mount(fstype, &[], attrs, doing, shown)?;
+            attach(&mnt, &at, doing, shown)?;
         }
     }
     Ok(())
