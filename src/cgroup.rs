@@ -185,7 +185,15 @@ pub fn create(
     match sys::mkdirat(parent.dir(), name_c, 0o755) {
         Ok(()) => {}
         Err(Errno::EEXIST) => {
-            // Left by a tinyjail that was killed, or in use by a running container.
+            // In tinyjail's own parent: left by a tinyjail that was killed, or in use by a
+            // running container. Elsewhere it may be anybody's: never touched.
+            if !own_parent {
+                return Err(Error::input(
+                    "--id",
+                    b"",
+                    "names a cgroup that exists already in the --cgroup-parent",
+                ));
+            }
             if !remove_if_stale(&parent, name_c) {
                 return Err(Error::input(
                     "--id",

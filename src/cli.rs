@@ -195,7 +195,18 @@ pub fn parse<A: Argv>(argv: &A) -> Result<Request> {
     let mut p = Plan::default();
     let mut root = None;
     let mut tokens = Tokens::new();
+    let mut seen = 0u32;
     while let Some(t) = tokens.next_token(argv)? {
+        // An option that takes one value may be given once: a second would silently win
+        // over a first that was never checked.
+        let once = !matches!(t.opt, Opt::Env | Opt::Cgroup | Opt::Help | Opt::Version);
+        if once {
+            let bit = 1 << (t.opt as u32);
+            if seen & bit != 0 {
+                return Err(Error::input("option", t.name, "may be given only once"));
+            }
+            seen |= bit;
+        }
         match t.opt {
             Opt::Help => return Ok(Request::Help),
             Opt::Version => return Ok(Request::Version),
@@ -243,6 +254,9 @@ pub fn parse<A: Argv>(argv: &A) -> Result<Request> {
             b"",
             "is missing (tinyjail --root DIR -- COMMAND)",
         ));
+    }
+    if argv.arg(tokens.command).is_empty() {
+        return Err(Error::input("COMMAND", b"", "is empty"));
     }
     p.command = tokens.command;
     plan::check_network(&p.network)?;
@@ -447,6 +461,28 @@ mod tests {
     }
 
     #[test]
+    fn single_value_options_only_once() {
+        for option in [
+            c"--root",
+            c"--id",
+            c"--hostname",
+            c"--workdir",
+            c"--uid",
+            c"--cgroup-parent",
+        ] {
+            let value = if option == c"--workdir" || option == c"--cgroup-parent" {
+                c"/x"
+            } else {
+                c"7"
+            };
+            let e = refused(&[c"--root", c"/r", option, value, option, value, c"sh"]);
+            assert_eq!(e.detail, "may be given only once", "{option:?}");
+        }
+        assert!(run(&[c"--root", c"/r", c"--env", c"A=1", c"--env", c"A=2", c"sh"]).is_ok());
+        assert_eq!(refused(&[c"--root", c"/r", c"--", c""]).detail, "is empty");
+    }
+
+    #[test]
     fn cgroup_parents() {
         let p = plan(&[
             c"--root",
@@ -458,7 +494,7 @@ mod tests {
         ]);
         assert_eq!(p.cgroup_parent, Some(&b"/jobs/web"[..]));
         assert!(p.stats);
-        for bad in [c"..", c"/a/../b", c"a/./b", c"a b", c"a\nb"] {
+        for bad in [c"..", c"/a/../b", c"a/./b", c"a b", c"a\nb", c"", c"/tinyjail/x", c"tinyjail"] {
             let e = refused(&[c"--root", c"/r", c"--cgroup-parent", bad, c"sh"]);
             assert_eq!(e.doing, "--cgroup-parent", "{bad:?}");
         }

@@ -55,9 +55,22 @@ fn failure(name: &'static [u8], errno: Errno, exists: bool) -> Error {
     let e = Error::sys("executing", name, errno);
     match errno {
         Errno::ENOENT if exists => e.hint(NO_INTERPRETER).with_status(STATUS_NOT_EXECUTABLE),
-        Errno::ENOENT | Errno::ENOTDIR => e.with_status(STATUS_NOT_FOUND),
+        Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG => e.with_status(STATUS_NOT_FOUND),
+        Errno::EACCES if is_dir(name) => e
+            .hint("it is a directory")
+            .with_status(STATUS_NOT_EXECUTABLE),
         _ => e.with_status(STATUS_NOT_EXECUTABLE),
     }
+}
+
+/// Whether `name` (as given, resolved from the working directory) is a directory.
+fn is_dir(name: &[u8]) -> bool {
+    let mut path = heapless::Vec::<u8, PATH_MAX>::new();
+    if path.extend_from_slice(name).is_err() || path.push(0).is_err() {
+        return false;
+    }
+    CStr::from_bytes_with_nul(&path)
+        .is_ok_and(|p| sys::statx(sys::CWD, p, 0).is_ok_and(|st| st.is_dir()))
 }
 
 /// Whether a file exists at `path` (a dangling symlink counts as missing).

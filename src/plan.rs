@@ -166,6 +166,14 @@ pub fn check_env(value: &'static [u8]) -> Result<()> {
             "needs a KEY (KEY=VALUE or KEY)",
         ));
     }
+    // A newline in a key would let one entry pass for two in anything that lists them.
+    if key.iter().any(|&b| b < b' ' || b == 0x7f) {
+        return Err(Error::input(
+            "--env",
+            value,
+            "KEY must not contain control characters",
+        ));
+    }
     Ok(())
 }
 
@@ -189,10 +197,17 @@ pub fn check_workdir(value: &'static CStr) -> Result<&'static CStr> {
     Ok(value)
 }
 
-/// `--hostname`: 1 to 64 bytes.
+/// `--hostname`: 1 to 64 bytes, no control characters.
 pub fn check_hostname(value: &'static [u8]) -> Result<&'static [u8]> {
     if value.is_empty() || value.len() > HOSTNAME_MAX {
         return Err(Error::input("--hostname", value, "must be 1 to 64 bytes"));
+    }
+    if value.iter().any(|&b| b < b' ' || b == 0x7f) {
+        return Err(Error::input(
+            "--hostname",
+            value,
+            "must not contain control characters",
+        ));
     }
     Ok(value)
 }
@@ -258,8 +273,16 @@ pub fn check_cgroup_option(value: &'static [u8]) -> Result<()> {
 /// path stays inside the hierarchy.
 pub fn check_cgroup_parent(value: &'static [u8]) -> Result<&'static [u8]> {
     let bad = |detail| Err(Error::input("--cgroup-parent", value, detail));
+    if value.is_empty() {
+        return bad("needs a path (/ for the top of the hierarchy)");
+    }
     if value.len() > 200 {
         return bad("is longer than 200 bytes");
+    }
+    let first = value.split(|&b| b == b'/').find(|c| !c.is_empty());
+    if first == Some(b"tinyjail") {
+        // tinyjail removes what it finds unlocked there as left over by a killed run.
+        return bad("may not lie in /tinyjail, which holds only tinyjail's own cgroups");
     }
     for component in value.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
         if component == b"." || component == b".." {

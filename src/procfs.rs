@@ -35,6 +35,13 @@ impl ProcDir {
         Ok(ProcDir(dir))
     }
 
+    /// Reads the start of a file (what fits in `buf`).
+    pub fn read<'b>(&self, file: &CStr, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        let fd = sys::openat(self.0.dir(), file, k::O_RDONLY, 0).ok()?;
+        let n = sys::read(&fd, buf).ok()?;
+        Some(&buf[..n])
+    }
+
     /// Writes `content` to the file in one write, as proc files want.
     pub fn write(&self, file: &'static CStr, content: &[u8]) -> Result<()> {
         let object = file.to_bytes();

@@ -7,7 +7,7 @@ use crate::args::{Args, HostEnv, Slots, StringArea};
 use crate::cgroup::{self, Cgroup};
 use crate::cli::{self, Request, USAGE};
 use crate::container::{self, Child};
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Result, STATUS_FAILED};
 use crate::output::Line;
 use crate::plan::{Fallbacks, Id, Plan};
 use crate::process::{self, Side};
@@ -20,16 +20,14 @@ pub fn main(args: Args) -> u8 {
     let (mut slots, host, strings) = args.split();
     let plan = match cli::parse(&slots) {
         Ok(Request::Run(plan)) => plan,
-        Ok(Request::Help) => {
-            let _ = sys::write_all(1, USAGE.as_bytes());
-            return 0;
-        }
+        // Exit 0 only if the text was written (not to a full disk or a closed stdout).
+        Ok(Request::Help) => return written(sys::write_all(1, USAGE.as_bytes())),
         Ok(Request::Version) => {
-            Line::new()
-                .str("tinyjail ")
+            let mut line = Line::new();
+            line.str("tinyjail ")
                 .str(env!("CARGO_PKG_VERSION"))
-                .to_stdout();
-            return 0;
+                .str("\n");
+            return written(sys::write_all(1, line.as_bytes()));
         }
         Err(e) => {
             e.report();
@@ -42,6 +40,14 @@ pub fn main(args: Args) -> u8 {
             e.report();
             e.status
         }
+    }
+}
+
+fn written(result: sys::Result<()>) -> u8 {
+    if result.is_ok() {
+        0
+    } else {
+        STATUS_FAILED
     }
 }
 
@@ -61,9 +67,16 @@ fn launch(
     // Nothing the caller left open reaches the container, and everything tinyjail opens
     // from here on is close-on-exec.
     close_inherited_descriptors();
+    check_standard_descriptors()?;
     // Keep other processes of the same user (the container's, once it runs) from reading
     // or tracing tinyjail's memory while it sets up.
     let _ = sys::prctl(pr::PR_SET_DUMPABLE, 0);
+
+    // Signals for the container wait in a queue until tinyjail forwards them (below), so
+    // that none can end tinyjail before it has cleaned up. The child restores the mask.
+    let forwarded = signals::forwarded();
+    let signal_mask = sys::set_signal_mask(k::SIG_BLOCK, forwarded | signals::CHILD)
+        .context("blocking signals", b"")?;
 
     // Before the root is opened: a descriptor must come from the mount namespace that
     // clones it.
@@ -93,11 +106,6 @@ fn launch(
     // The container must not inherit the host groups of whoever started tinyjail (root's
     // group 0 above all); with setgroups denied inside, it could never drop them itself.
     sys::clear_groups().context("dropping supplementary groups", b"")?;
-
-    // Signals for the container wait in a queue until tinyjail forwards them (below), so
-    // that none can end tinyjail before it has cleaned up. The child restores the mask.
-    let signal_mask = sys::set_signal_mask(k::SIG_BLOCK, signals::FORWARDED | signals::CHILD)
-        .context("blocking signals", b"")?;
 
     let (pid, in_cgroup) = match process::spawn(
         cgroup.as_ref().map(Cgroup::dir),
@@ -129,28 +137,22 @@ fn launch(
     drop(tree);
 
     // Everything the child needs from outside before it may go on.
-    let released = ProcDir::of(pid)
-        .and_then(|proc| {
-            userns::write_id_maps(&proc, root.uid, root.gid)?;
-            // Whatever tinyjail inherited: lowering it is for the host's root alone.
-            proc.write(c"oom_score_adj", b"0")
-        })
-        .and_then(|()| match &cgroup {
-            Some(cgroup) if !in_cgroup => cgroup.add_process(pid),
-            _ => Ok(()),
-        })
-        .and_then(|()| {
-            if plan.network.wants_veth() {
-                net::make_veth(&plan.network, bridge, &id, pid)?;
-            }
-            Ok(())
-        });
-    if let Err(e) = released {
-        // Closing the go pipe without a byte makes the child exit.
-        drop(go_write);
-        let _ = sys::wait_pid(pid);
-        return Err(e);
-    }
+    let outside = Outside {
+        plan,
+        uid: root.uid,
+        gid: root.gid,
+        id: &id,
+        bridge,
+    };
+    let proc = match prepare_child(pid, &outside, cgroup.as_ref().filter(|_| !in_cgroup)) {
+        Ok(proc) => proc,
+        Err(e) => {
+            // Closing the go pipe without a byte makes the child exit.
+            drop(go_write);
+            let _ = sys::wait_pid(pid);
+            return Err(e);
+        }
+    };
     sys::write_fd(&go_write, b"1").context("starting the container process", b"")?;
 
     // Either the report pipe closes at the exec (started) or the child sends its error.
@@ -164,7 +166,7 @@ fn launch(
         return Ok(report[0]);
     }
 
-    let status = signals::forward_until_exit(pid)?;
+    let status = signals::forward_until_exit(pid, forwarded, &proc)?;
     drop(go_write);
     if let Some(cgroup) = &cgroup {
         if plan.stats {
@@ -184,6 +186,33 @@ fn launch(
     Ok(process::exit_status(status))
 }
 
+/// What the parent sets up for the child from outside its namespaces.
+struct Outside<'a> {
+    plan: &'a Plan,
+    uid: u32,
+    gid: u32,
+    id: &'a Id,
+    bridge: Option<u32>,
+}
+
+/// From outside, before the child may go on: its ID maps and `oom_score_adj`, its cgroup
+/// (where clone3 could not start it there), its veth pair. Returns its /proc directory,
+/// which the signal forwarding reads later.
+fn prepare_child(pid: u32, outside: &Outside, move_into: Option<&Cgroup>) -> Result<ProcDir> {
+    let proc = ProcDir::of(pid)?;
+    userns::write_id_maps(&proc, outside.uid, outside.gid)?;
+    // Whatever tinyjail inherited: lowering it is for the host's root alone.
+    proc.write(c"oom_score_adj", b"0")?;
+    if let Some(cgroup) = move_into {
+        cgroup.add_process(pid)?;
+    }
+    let net = &outside.plan.network;
+    if net.wants_veth() {
+        net::make_veth(net, outside.bridge, outside.id, pid)?;
+    }
+    Ok(proc)
+}
+
 /// Opens the root directory once and checks that very object: a directory, not the host's
 /// `/`, and (unless `--uid`/`--gid` say so) not owned by host root.
 fn open_root(plan: &Plan) -> Result<Root> {
@@ -191,8 +220,15 @@ fn open_root(plan: &Plan) -> Result<Root> {
     let shown = path.to_bytes();
     // Not following a symlink as the last step: whoever can replace the root directory with
     // a link must not be able to point tinyjail at another user's tree.
+    // Nor through a /proc magic link such as /proc/self/fd/N: the path must name the same
+    // directory again in the container's mount namespace.
     let flags = k::O_PATH | k::O_DIRECTORY | k::O_NOFOLLOW;
-    let dir = sys::openat(sys::CWD, path, flags, 0).map_err(|e| {
+    let resolve = u64::from(k::RESOLVE_NO_MAGICLINKS);
+    let opened = match sys::openat2(sys::CWD, path, flags, resolve) {
+        Err(Errno::ENOSYS) => sys::openat(sys::CWD, path, flags, 0),
+        other => other,
+    };
+    let dir = opened.map_err(|e| {
         let e = Error::sys("opening root", shown, e);
         match e.errno {
             Some(Errno::ENOTDIR) => match sys::statx(sys::CWD, path, k::AT_SYMLINK_NOFOLLOW) {
@@ -240,6 +276,22 @@ fn random_id() -> Result<Id> {
     let mut random = [0u8; 6];
     sys::getrandom(&mut random).context("choosing a container ID", b"")?;
     Ok(Id::from_random(random))
+}
+
+/// Refuses a standard input, output or error that is a directory: the container would get
+/// a way into the host's filesystem through /proc/self/fd/N.
+fn check_standard_descriptors() -> Result<()> {
+    const NAMES: [&[u8]; 3] = [b"standard input", b"standard output", b"standard error"];
+    for (number, name) in NAMES.iter().enumerate() {
+        if sys::statx_number(number as i32).is_ok_and(|st| st.is_dir()) {
+            return Err(Error::input(
+                "refusing",
+                name,
+                "is a directory, which would let the container into the host's filesystem",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Closes every descriptor above 2 (`close_range(2)` where the kernel has it, 5.9 and up).

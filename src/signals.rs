@@ -3,6 +3,7 @@
 use linux_raw_sys::general as k;
 
 use crate::error::{Context, Result};
+use crate::procfs::ProcDir;
 use crate::sys;
 
 const fn bit(signal: u32) -> u64 {
@@ -21,21 +22,39 @@ pub const FORWARDED: u64 = bit(k::SIGTERM)
 /// SIGCHLD: the container's first process changed state.
 pub const CHILD: u64 = bit(k::SIGCHLD);
 
-/// Signals that end a process by default. PID 1 of a namespace ignores those it has no
-/// handler for, so a second one of them kills the container: as with any other program,
-/// two Ctrl-C always end it.
+/// Signals that end a process by default. PID 1 of a namespace ignores those it neither
+/// handles nor blocks, where any other process would die of them: tinyjail then ends the
+/// container itself, so that Ctrl-C or SIGTERM works on any COMMAND.
 const TERMINATING: u64 = bit(k::SIGTERM) | bit(k::SIGINT) | bit(k::SIGHUP) | bit(k::SIGQUIT);
 
 /// `struct signalfd_siginfo` is 128 bytes; `ssi_signo` (u32) comes first.
 const SIGINFO_LEN: usize = 128;
 
-/// Forwards the blocked signals to `pid` until it exits; returns its wait status.
-pub fn forward_until_exit(pid: u32) -> Result<u32> {
-    let queue = sys::signalfd(FORWARDED | CHILD).context("receiving signals", b"")?;
-    let mut terminating_seen = 0;
+/// The forwarded signals that tinyjail was not started with ignored: a signal ignored at
+/// start (`nohup`, a shell's `&` for SIGINT) stays ignored, for tinyjail and the container.
+pub fn forwarded() -> u64 {
+    let mut mask = 0;
+    for signal in 1..=64 {
+        if FORWARDED & bit(signal) != 0 && !sys::signal_ignored(signal) {
+            mask |= bit(signal);
+        }
+    }
+    mask
+}
+
+/// Forwards the signals in `mask` to `pid` until it exits; returns its wait status. A
+/// terminating signal that the container's first process does not take (no handler, not
+/// blocked, not ignored: see /proc/PID/status) ends the container with SIGKILL, and the
+/// status then reads as if that signal had killed it.
+pub fn forward_until_exit(pid: u32, mask: u64, proc: &ProcDir) -> Result<u32> {
+    let queue = sys::signalfd(mask | CHILD).context("receiving signals", b"")?;
+    let mut ended_by = None;
     loop {
         if let Some(status) = sys::try_wait_pid(pid).context("waiting for the container", b"")? {
-            return Ok(status);
+            return Ok(match ended_by {
+                Some(signal) if status & 0x7f == k::SIGKILL => signal,
+                _ => status,
+            });
         }
         let mut info = [0u8; SIGINFO_LEN];
         let n = sys::read(&queue, &mut info).context("receiving signals", b"")?;
@@ -43,15 +62,58 @@ pub fn forward_until_exit(pid: u32) -> Result<u32> {
             continue;
         }
         let signal = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
-        if signal == k::SIGCHLD || signal == 0 || signal > 64 {
+        if signal == 0 || signal > 64 || bit(signal) & mask == 0 {
             continue;
         }
         let _ = sys::kill(pid, signal);
-        if bit(signal) & TERMINATING != 0 {
-            terminating_seen += 1;
-            if terminating_seen >= 2 {
-                let _ = sys::kill(pid, k::SIGKILL);
+        if bit(signal) & TERMINATING != 0 && !takes(proc, signal) {
+            let _ = sys::kill(pid, k::SIGKILL);
+            ended_by = Some(signal);
+        }
+    }
+}
+
+/// Whether the process handles, blocks or ignores `signal` (SigCgt, SigBlk and SigIgn of
+/// /proc/PID/status). When the file cannot be read, it is assumed to: never kill in doubt.
+fn takes(proc: &ProcDir, signal: u32) -> bool {
+    let mut buf = [0u8; 2048];
+    let Some(status) = proc.read(c"status", &mut buf) else {
+        return true;
+    };
+    let mut taken = 0u64;
+    for line in status.split(|&b| b == b'\n') {
+        for key in [&b"SigCgt:"[..], b"SigBlk:", b"SigIgn:"] {
+            if let Some(hex) = line.strip_prefix(key) {
+                taken |= parse_hex(hex.trim_ascii());
             }
         }
+    }
+    taken & bit(signal) != 0
+}
+
+fn parse_hex(text: &[u8]) -> u64 {
+    text.iter().fold(0u64, |n, &c| {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => 0,
+        };
+        n << 4 | u64::from(d)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks() {
+        assert_eq!(
+            parse_hex(b"0000000000004002"),
+            bit(k::SIGINT) | bit(k::SIGTERM)
+        );
+        assert_eq!(TERMINATING & bit(k::SIGUSR1), 0);
+        assert_ne!(FORWARDED & bit(k::SIGWINCH), 0);
     }
 }

@@ -243,6 +243,11 @@ pub fn statx(dir: Dir, path: &CStr, flags: u32) -> Result<Stat> {
     })
 }
 
+/// `statx(2)` of a descriptor by number (the standard ones tinyjail inherits).
+pub fn statx_number(number: i32) -> Result<Stat> {
+    statx(dir_at(number), EMPTY, 0)
+}
+
 /// `mkdirat(2)`.
 pub fn mkdirat(dir: Dir, path: &CStr, mode: u32) -> Result<()> {
     // SAFETY: path is NUL-terminated.
@@ -789,6 +794,25 @@ pub fn sleep_micros(micros: u32) {
             0,
         )
     };
+}
+
+/// Whether `signal`'s disposition is SIG_IGN (`rt_sigaction(2)` reading only).
+pub fn signal_ignored(signal: u32) -> bool {
+    // The kernel's struct sigaction starts with the handler on every architecture; 32 bytes
+    // hold the whole struct on each (handler, flags, restorer where there is one, mask).
+    let mut old = [0usize; 32 / size_of::<usize>()];
+    // SAFETY: no new action is set; the kernel writes at most sizeof(struct sigaction) bytes
+    // into old, which is large enough on every architecture.
+    let r = unsafe {
+        syscall4(
+            Sysno::rt_sigaction,
+            signal as usize,
+            0,
+            old.as_mut_ptr() as usize,
+            8,
+        )
+    };
+    r.is_ok() && old[0] == 1
 }
 
 /// `getpid(2)`.

@@ -152,9 +152,11 @@ impl HostState {
             })
             // Network namespaces that tests (and the benchmark) make and delete themselves.
             .filter(|l| {
-                !l.split_whitespace()
-                    .nth(2)
-                    .is_some_and(|at| at.starts_with("/run/netns"))
+                !l.split_whitespace().nth(2).is_some_and(|at| {
+                    // Network namespaces that tests (and the benchmark) make and delete,
+                    // and the shared tmpfs of the propagation test (it checks its own).
+                    at.starts_with("/run/netns") || at.contains("/tj-tests/propagation")
+                })
             })
             .collect();
         mounts.sort();
