@@ -142,4 +142,37 @@ out=$($TJ --root "$R" --cgroup pids.max=1 --cgroup ../x=1 -- true 2>&1)
 expect bad-file $? 125 "$out" "--cgroup ../x=1: FILE must be controller.name"
 check_clean bad-options
 
+# --- The container itself: exit statuses, /dev, ID maps, hostname ----------------------
+$TJ --root "$R" -- sh -c 'exit 42'
+expect exit-status $? 42 "x" "x"
+out=$($TJ --root "$R" -- /no/such/command 2>&1)
+expect exit-not-found $? 127 "$out" "No such file or directory (ENOENT)"
+out=$($TJ --root "$R" -- /etc/passwd 2>&1)
+expect exit-not-executable $? 126 "$out" "Permission denied (EACCES)"
+out=$($TJ --root "$R" -- sh -c 'echo x > /dev/null && head -c 3 /dev/zero | wc -c &&
+    cat /proc/self/uid_map && hostname && ls /proc | grep -c "^[0-9]"' 2>&1)
+expect dev-maps-hostname $? 0 "$out" "^3$" "^ *0 *1000 *1$" "^tinyjail$"
+check_clean container-basics
+
+# --- Networking: a bridge in the VM, two containers on it; a peer address ---------------
+ip link add vmbr0 type bridge && ip link set vmbr0 up
+$TJ --root "$R" --id net1 --network-bridge vmbr0 --ip-address 10.0.100.2/24 -- sleep 30 &
+first=$!
+sleep 1
+out=$($TJ --root "$R" --id net2 --network-bridge vmbr0 --ip-address 10.0.100.3/24 -- \
+    ping -c1 -W3 10.0.100.2 2>&1)
+expect bridge-ping $? 0 "$out" "1 packets received"
+out=$($TJ --root "$R" --id net3 --network-bridge vmbr0 --ip-address fd00::3/64 -- \
+    sh -c 'ip -6 addr show dev eth0' 2>&1)
+expect bridge-ipv6-address $? 0 "$out" "fd00::3/64"
+kill -KILL $first
+wait $first 2>/dev/null
+out=$($TJ --root "$R" --peer-ip-address 10.0.200.1/24 --ip-address 10.0.200.2/24 \
+    --default-route 10.0.200.1 -- sh -c 'ping -c1 -W3 10.0.200.1 >/dev/null && ip route' 2>&1)
+expect peer-address-route $? 0 "$out" "default via 10.0.200.1"
+sleep 1
+left=$(ip -o link | grep -c ': tj' || true)
+if [ "$left" = 0 ]; then tj_pass veth-gone; else tj_fail veth-gone "$(ip -o link | grep ': tj')"; fi
+ip link del vmbr0
+
 tj_done
