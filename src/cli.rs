@@ -494,7 +494,16 @@ mod tests {
         ]);
         assert_eq!(p.cgroup_parent, Some(&b"/jobs/web"[..]));
         assert!(p.stats);
-        for bad in [c"..", c"/a/../b", c"a/./b", c"a b", c"a\nb", c"", c"/tinyjail/x", c"tinyjail"] {
+        for bad in [
+            c"..",
+            c"/a/../b",
+            c"a/./b",
+            c"a b",
+            c"a\nb",
+            c"",
+            c"/tinyjail/x",
+            c"tinyjail",
+        ] {
             let e = refused(&[c"--root", c"/r", c"--cgroup-parent", bad, c"sh"]);
             assert_eq!(e.doing, "--cgroup-parent", "{bad:?}");
         }
