@@ -8,7 +8,6 @@ use core::convert::Infallible;
 use core::ffi::CStr;
 
 use linux_raw_sys::general as k;
-use linux_raw_sys::prctl as pr;
 
 use crate::args::{Argv, Slots, StringArea};
 use crate::env::Environment;
@@ -127,7 +126,7 @@ fn setup(child: &Child, strings: Option<StringArea>) -> Result<Infallible> {
 
     // Die with the parent. Set after the last ID change, which clears it; then check that
     // the parent did not die before it was set.
-    sys::prctl(pr::PR_SET_PDEATHSIG, k::SIGKILL as usize).context("setting", b"PDEATHSIG")?;
+    sys::set_parent_death_signal(k::SIGKILL).context("setting", b"PDEATHSIG")?;
     sys::set_nonblocking(&child.go).context("checking the parent", b"")?;
     if sys::read(&child.go, &mut byte) != Err(Errno::EAGAIN) {
         sys::exit(crate::error::STATUS_FAILED);

@@ -5,7 +5,6 @@
 use core::convert::Infallible;
 
 use linux_raw_sys::general as k;
-use linux_raw_sys::prctl as pr;
 
 use crate::args::StringArea;
 use crate::error::{Context, Error, Result};
@@ -36,7 +35,7 @@ pub fn run(
     // From here on the init is on its own: nothing of tinyjail's command line or of the
     // host's environment stays in its memory, where /proc/1 could show it.
     strings.wipe();
-    let _ = sys::prctl(pr::PR_SET_NAME, c"init".as_ptr() as usize);
+    let _ = sys::set_name(c"init");
     let queue = sys::signalfd(signals::FORWARDED | signals::CHILD).ok();
 
     loop {

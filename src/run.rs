@@ -1,7 +1,6 @@
 //! The parent: from the command line to the container's exit status.
 
 use linux_raw_sys::general as k;
-use linux_raw_sys::prctl as pr;
 
 use crate::args::{Args, HostEnv, Slots, StringArea};
 use crate::cgroup::{self, Cgroup};
@@ -70,7 +69,7 @@ fn launch(
     check_standard_descriptors()?;
     // Keep other processes of the same user (the container's, once it runs) from reading
     // or tracing tinyjail's memory while it sets up.
-    let _ = sys::prctl(pr::PR_SET_DUMPABLE, 0);
+    let _ = sys::set_dumpable(false);
 
     // Signals for the container wait in a queue until tinyjail forwards them (below), so
     // that none can end tinyjail before it has cleaned up. The child restores the mask.

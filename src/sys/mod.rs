@@ -13,6 +13,7 @@ use core::mem::size_of;
 use core::ptr::{null, null_mut};
 
 use linux_raw_sys::general as k;
+use linux_raw_sys::prctl as pr;
 use syscalls::{syscall1, syscall2, syscall3, syscall4, syscall5, syscall6, Sysno};
 
 pub use syscalls::Errno;
@@ -409,10 +410,31 @@ pub fn clear_groups() -> Result<()> {
     unsafe { syscall2(arch::SETGROUPS, 0, 0) }.map(drop)
 }
 
-/// `prctl(2)` with one integer argument.
-pub fn prctl(option: u32, arg: usize) -> Result<usize> {
-    // SAFETY: only integer options are used (PR_SET_PDEATHSIG, PR_SET_DUMPABLE, ...).
-    unsafe { syscall5(Sysno::prctl, option as usize, arg, 0, 0, 0) }
+/// `prctl(PR_SET_PDEATHSIG)`: the signal this process gets when its parent dies.
+pub fn set_parent_death_signal(signal: u32) -> Result<()> {
+    // SAFETY: integer arguments only; no memory is passed.
+    unsafe { syscall2(Sysno::prctl, pr::PR_SET_PDEATHSIG as usize, signal as usize) }.map(drop)
+}
+
+/// `prctl(PR_SET_DUMPABLE)`: whether processes of the same user may trace this one or read
+/// its memory through /proc.
+pub fn set_dumpable(dumpable: bool) -> Result<()> {
+    // SAFETY: integer arguments only; no memory is passed.
+    unsafe {
+        syscall2(
+            Sysno::prctl,
+            pr::PR_SET_DUMPABLE as usize,
+            dumpable as usize,
+        )
+    }
+    .map(drop)
+}
+
+/// `prctl(PR_SET_NAME)`: the thread's name as /proc/PID/comm shows it (cut to 15 bytes by
+/// the kernel).
+pub fn set_name(name: &CStr) -> Result<()> {
+    // SAFETY: name is NUL-terminated; the kernel reads at most 16 bytes of it.
+    unsafe { syscall2(Sysno::prctl, pr::PR_SET_NAME as usize, ptr(name)) }.map(drop)
 }
 
 /// `getrandom(2)` filling the whole buffer.
@@ -524,11 +546,13 @@ pub fn kill(pid: u32, signal: u32) -> Result<()> {
 ///
 /// `argv` and `envp` are null-terminated arrays of pointers to NUL-terminated strings.
 pub fn execve(path: &CStr, argv: &[*const u8], envp: &[*const u8]) -> Errno {
-    debug_assert!(argv.last().is_some_and(|p| p.is_null()));
-    debug_assert!(envp.last().is_some_and(|p| p.is_null()));
-    // SAFETY: both arrays end with a null pointer (checked by the callers that build them,
-    // asserted above in debug builds) and every other entry points at a NUL-terminated
-    // string that lives until the exec replaces this process.
+    // Without its terminator the kernel would read pointers past the end of a slice.
+    if !argv.last().is_some_and(|p| p.is_null()) || !envp.last().is_some_and(|p| p.is_null()) {
+        return Errno::EINVAL;
+    }
+    // SAFETY: both arrays end with a null pointer (checked above) and every other entry
+    // points at a NUL-terminated string that lives until the exec replaces this process
+    // (the callers build them from the process's own argument and environment strings).
     match unsafe {
         syscall3(
             Sysno::execve,
@@ -669,6 +693,37 @@ pub fn rmdirat(dir: Dir, path: &CStr) -> Result<()> {
         )
     }
     .map(drop)
+}
+
+/// `fsetxattr(2)`: sets the extended attribute `name` of an open file to `value`.
+pub fn fsetxattr(file: &Fd, name: &CStr, value: &[u8]) -> Result<()> {
+    // SAFETY: name is NUL-terminated; the kernel reads value.len() bytes of value.
+    unsafe {
+        syscall5(
+            Sysno::fsetxattr,
+            file.0 as usize,
+            ptr(name),
+            value.as_ptr() as usize,
+            value.len(),
+            0,
+        )
+    }
+    .map(drop)
+}
+
+/// `fgetxattr(2)`: reads the extended attribute `name` of an open file into `buf`; its
+/// length, or ENODATA where the file has none of that name.
+pub fn fgetxattr(file: &Fd, name: &CStr, buf: &mut [u8]) -> Result<usize> {
+    // SAFETY: name is NUL-terminated; the kernel writes at most buf.len() bytes into buf.
+    unsafe {
+        syscall4(
+            Sysno::fgetxattr,
+            file.0 as usize,
+            ptr(name),
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        )
+    }
 }
 
 /// How [`flock`] locks.
