@@ -143,74 +143,86 @@ impl Error {
     }
 }
 
-/// The errors tinyjail can meet, by number: name and text (glibc's wording). The numbers
-/// are the generic ones that x86_64, arm, aarch64 and riscv64 share. Kept here rather than
-/// taken from the `syscalls` crate's full table, which costs some 5 KB of the binary.
-const ERRNOS: &[(u8, &str, &str)] = &[
-    (1, "EPERM", "Operation not permitted"),
-    (2, "ENOENT", "No such file or directory"),
-    (3, "ESRCH", "No such process"),
-    (4, "EINTR", "Interrupted system call"),
-    (5, "EIO", "Input/output error"),
-    (6, "ENXIO", "No such device or address"),
-    (7, "E2BIG", "Argument list too long"),
-    (8, "ENOEXEC", "Exec format error"),
-    (9, "EBADF", "Bad file descriptor"),
-    (10, "ECHILD", "No child processes"),
-    (11, "EAGAIN", "Resource temporarily unavailable"),
-    (12, "ENOMEM", "Cannot allocate memory"),
-    (13, "EACCES", "Permission denied"),
-    (14, "EFAULT", "Bad address"),
-    (16, "EBUSY", "Device or resource busy"),
-    (17, "EEXIST", "File exists"),
-    (18, "EXDEV", "Invalid cross-device link"),
-    (19, "ENODEV", "No such device"),
-    (20, "ENOTDIR", "Not a directory"),
-    (21, "EISDIR", "Is a directory"),
-    (22, "EINVAL", "Invalid argument"),
-    (23, "ENFILE", "Too many open files in system"),
-    (24, "EMFILE", "Too many open files"),
-    (26, "ETXTBSY", "Text file busy"),
-    (27, "EFBIG", "File too large"),
-    (28, "ENOSPC", "No space left on device"),
-    (30, "EROFS", "Read-only file system"),
-    (31, "EMLINK", "Too many links"),
-    (32, "EPIPE", "Broken pipe"),
-    (34, "ERANGE", "Numerical result out of range"),
-    (35, "EDEADLK", "Resource deadlock avoided"),
-    (36, "ENAMETOOLONG", "File name too long"),
-    (38, "ENOSYS", "Function not implemented"),
-    (39, "ENOTEMPTY", "Directory not empty"),
-    (40, "ELOOP", "Too many levels of symbolic links"),
-    (61, "ENODATA", "No data available"),
-    (74, "EBADMSG", "Bad message"),
-    (75, "EOVERFLOW", "Value too large for defined data type"),
-    (87, "EUSERS", "Too many users"),
-    (90, "EMSGSIZE", "Message too long"),
-    (93, "EPROTONOSUPPORT", "Protocol not supported"),
-    (95, "EOPNOTSUPP", "Operation not supported"),
-    (
-        97,
-        "EAFNOSUPPORT",
-        "Address family not supported by protocol",
-    ),
-    (98, "EADDRINUSE", "Address already in use"),
-    (99, "EADDRNOTAVAIL", "Cannot assign requested address"),
-    (100, "ENETDOWN", "Network is down"),
-    (101, "ENETUNREACH", "Network is unreachable"),
-    (105, "ENOBUFS", "No buffer space available"),
-    (110, "ETIMEDOUT", "Connection timed out"),
-    (113, "EHOSTUNREACH", "No route to host"),
-    (116, "ESTALE", "Stale file handle"),
-    (122, "EDQUOT", "Disk quota exceeded"),
-];
+/// The errors tinyjail can meet: for each, its number as one byte, its name, a space, its
+/// text (glibc's wording) and a NUL. The numbers are the generic ones that x86_64, arm,
+/// aarch64 and riscv64 share (all below 128). One string rather than a table of `&str`s,
+/// whose pointers and lengths would cost 32 bytes an entry; and rather than the `syscalls`
+/// crate's full table, which costs some 5 KB of the binary.
+const ERRNOS: &str = concat!(
+    "\x01EPERM Operation not permitted\0",
+    "\x02ENOENT No such file or directory\0",
+    "\x03ESRCH No such process\0",
+    "\x04EINTR Interrupted system call\0",
+    "\x05EIO Input/output error\0",
+    "\x06ENXIO No such device or address\0",
+    "\x07E2BIG Argument list too long\0",
+    "\x08ENOEXEC Exec format error\0",
+    "\x09EBADF Bad file descriptor\0",
+    "\x0aECHILD No child processes\0",
+    "\x0bEAGAIN Resource temporarily unavailable\0",
+    "\x0cENOMEM Cannot allocate memory\0",
+    "\x0dEACCES Permission denied\0",
+    "\x0eEFAULT Bad address\0",
+    "\x10EBUSY Device or resource busy\0",
+    "\x11EEXIST File exists\0",
+    "\x12EXDEV Invalid cross-device link\0",
+    "\x13ENODEV No such device\0",
+    "\x14ENOTDIR Not a directory\0",
+    "\x15EISDIR Is a directory\0",
+    "\x16EINVAL Invalid argument\0",
+    "\x17ENFILE Too many open files in system\0",
+    "\x18EMFILE Too many open files\0",
+    "\x19ENOTTY Inappropriate ioctl for device\0",
+    "\x1aETXTBSY Text file busy\0",
+    "\x1bEFBIG File too large\0",
+    "\x1cENOSPC No space left on device\0",
+    "\x1eEROFS Read-only file system\0",
+    "\x1fEMLINK Too many links\0",
+    "\x20EPIPE Broken pipe\0",
+    "\x22ERANGE Numerical result out of range\0",
+    "\x23EDEADLK Resource deadlock avoided\0",
+    "\x24ENAMETOOLONG File name too long\0",
+    "\x26ENOSYS Function not implemented\0",
+    "\x27ENOTEMPTY Directory not empty\0",
+    "\x28ELOOP Too many levels of symbolic links\0",
+    "\x3dENODATA No data available\0",
+    "\x47EPROTO Protocol error\0",
+    "\x4aEBADMSG Bad message\0",
+    "\x4bEOVERFLOW Value too large for defined data type\0",
+    "\x57EUSERS Too many users\0",
+    "\x5aEMSGSIZE Message too long\0",
+    "\x5dEPROTONOSUPPORT Protocol not supported\0",
+    "\x5fEOPNOTSUPP Operation not supported\0",
+    "\x61EAFNOSUPPORT Address family not supported by protocol\0",
+    "\x62EADDRINUSE Address already in use\0",
+    "\x63EADDRNOTAVAIL Cannot assign requested address\0",
+    "\x64ENETDOWN Network is down\0",
+    "\x65ENETUNREACH Network is unreachable\0",
+    "\x69ENOBUFS No buffer space available\0",
+    "\x6eETIMEDOUT Connection timed out\0",
+    "\x6fECONNREFUSED Connection refused\0",
+    "\x71EHOSTUNREACH No route to host\0",
+    "\x74ESTALE Stale file handle\0",
+    "\x7aEDQUOT Disk quota exceeded\0",
+);
+
+/// The name and text of an errno from [`ERRNOS`].
+fn errno_entry(number: i32) -> Option<(&'static [u8], &'static [u8])> {
+    let entry = ERRNOS
+        .as_bytes()
+        .split(|&b| b == 0)
+        .find(|entry| entry.first().is_some_and(|&n| i32::from(n) == number))?;
+    // From the second byte: the number itself may be a space (EPIPE is 32).
+    let (name, text) = entry[1..].split_at(entry[1..].iter().position(|&b| b == b' ')?);
+    Some((name, &text[1..]))
+}
 
 /// `No such file or directory (ENOENT)`.
 pub fn write_errno(line: &mut Line, errno: Errno) {
     let number = errno.into_raw();
-    match ERRNOS.iter().find(|(n, _, _)| i32::from(*n) == number) {
-        Some((_, name, text)) => {
-            line.str(text).str(" (").str(name).str(")");
+    match errno_entry(number) {
+        Some((name, text)) => {
+            line.push(text).str(" (").push(name).str(")");
         }
         None => {
             line.str("error ").number(number as u64);
@@ -270,11 +282,22 @@ mod tests {
 
     #[test]
     fn errno_table_is_sorted_and_matches_the_kernel_numbers() {
-        assert!(ERRNOS.windows(2).all(|w| w[0].0 < w[1].0));
-        for (n, name, _) in ERRNOS {
-            let (kernel_name, _) = Errno::new(i32::from(*n)).name_and_description().unwrap();
-            assert_eq!(kernel_name, *name);
+        let numbers: Vec<u8> = ERRNOS
+            .as_bytes()
+            .split(|&b| b == 0)
+            .filter(|e| !e.is_empty())
+            .map(|e| e[0])
+            .collect();
+        assert!(numbers.len() > 50);
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]));
+        for n in numbers {
+            assert!((1..128).contains(&n));
+            let (name, text) = errno_entry(i32::from(n)).unwrap();
+            let (kernel_name, _) = Errno::new(i32::from(n)).name_and_description().unwrap();
+            assert_eq!(name, kernel_name.as_bytes());
+            assert!(!text.is_empty() && !text.contains(&0));
         }
+        assert_eq!(errno_entry(0), None);
         let mut l = Line::new();
         write_errno(&mut l, Errno::new(200));
         assert_eq!(l.as_bytes(), b"error 200");

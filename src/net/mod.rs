@@ -99,7 +99,11 @@ impl Rtnetlink {
                 Ok(Reply::Pending) => {}
                 Ok(Reply::Ack) => return found.ok_or(Error::sys(doing, shown, Errno::ENODEV)),
                 Ok(Reply::Error(refused)) => {
-                    return Err(Error::sys(doing, shown, Errno::new(refused.errno)));
+                    let e = Error::sys(doing, shown, Errno::new(refused.errno));
+                    return Err(match refused.message {
+                        Some(text) => e.with_note(text),
+                        None => e,
+                    });
                 }
                 Err(_) => return Err(Error::sys(doing, shown, Errno::EBADMSG)),
             }
