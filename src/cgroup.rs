@@ -8,7 +8,9 @@
 //! to give them.
 //!
 //! The container's cgroup is locked (`flock`) for as long as tinyjail runs; one whose lock
-//! is free belongs to a tinyjail that was killed, and the next start removes it.
+//! is free belongs to a tinyjail that was killed, and the next start removes it. Below a
+//! `--cgroup-parent`, which other programs share, only cgroups that bear tinyjail's mark
+//! (the extended attribute [`MARK`], which only the host's root can set) are ever removed.
 
 use core::ffi::CStr;
 
@@ -23,6 +25,10 @@ use crate::sys::{self, Errno, Fd, Lock, EMPTY};
 
 /// The default parent, at the root of the hierarchy.
 pub const DEFAULT_PARENT: &[u8] = b"tinyjail";
+/// The extended attribute that marks a container cgroup as tinyjail's. A `trusted.` name:
+/// only a process with CAP_SYS_ADMIN in the host's user namespace can set it, so a
+/// container cannot mark a cgroup of somebody else's for removal.
+const MARK: &CStr = c"trusted.tinyjail";
 /// Longest file read from cgroupfs (cgroup.controllers, cpu.stat, memory.events).
 const READ_MAX: usize = 1024;
 /// Most controllers one run may enable (the kernel has about a dozen).
@@ -39,7 +45,9 @@ const NOT_AVAILABLE: &str = "controller is not available in cgroup v2 here; on a
 /// The container's cgroup while tinyjail runs. Dropping it kills what is left inside and
 /// removes it with every sub-cgroup.
 pub struct Cgroup {
-    parent: Fd,
+    /// The parent directory. Dropped after the cgroup is removed (fields drop after
+    /// `drop`): then removes the components of a `--cgroup-parent` that this run made.
+    parent: Parent,
     /// The cgroup directory; holds the lock that marks it as in use.
     dir: Fd,
     name: heapless::Vec<u8, 16>,
@@ -102,7 +110,7 @@ impl Drop for Cgroup {
         let mut name = [0u8; 17];
         name[..self.name.len()].copy_from_slice(&self.name);
         let name = CStr::from_bytes_until_nul(&name).unwrap_or(c"");
-        if let Err(errno) = remove_tree(&self.parent, name, 0, self.kill_file) {
+        if let Err(errno) = remove_tree(&self.parent.dir, name, 0, self.kill_file) {
             let mut line = Line::new();
             line.str("tinyjail: removing the container's cgroup ")
                 .push(&self.name)
@@ -131,6 +139,8 @@ pub fn create(
         Err(e) if plan.cgroup_count == 0 && e.errno == Some(Errno::ENODEV) => return Ok(None),
         Err(e) => return Err(e),
     };
+    let own_parent = plan.cgroup_parent.is_none();
+    let parent_path = plan.cgroup_parent.unwrap_or(DEFAULT_PARENT);
 
     // Every controller asked for must be offered by the hierarchy: checked before anything
     // is made, so that a missing one leaves nothing behind.
@@ -153,64 +163,72 @@ pub fn create(
         }
     }
 
-    // Down from the root: enable what is wanted, make the parent's components.
-    let parent_path = plan.cgroup_parent.unwrap_or(DEFAULT_PARENT);
-    let mut dir = root;
-    for component in parent_path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
-        enable(&dir, &wanted)?;
+    // Down from the root: enable what is wanted, make the parent's components. A missing
+    // component of a --cgroup-parent is made for this run and removed after it (an empty
+    // /tinyjail may stay). Dropping `made` on a way out below removes them again.
+    let mut parent = Parent {
+        dir: root,
+        path: parent_path,
+        depth: 0,
+        made: 0,
+    };
+    for component in components(parent_path) {
+        enable(&parent.dir, &wanted)?;
         let name = c_name(component);
         let name = CStr::from_bytes_until_nul(&name).unwrap_or(c"");
-        dir = open_or_make(&dir, name).context(
-            "making the cgroup parent",
-            plan.cgroup_parent.unwrap_or(DEFAULT_PARENT),
-        )?;
-    }
-    enable(&dir, &wanted)?;
-    let parent = dir;
-
-    // In tinyjail's own parent, remove what killed runs left. Creating takes the parent's
-    // lock shared and sweeping takes it exclusively, so that a sweep never mistakes a cgroup
-    // that another tinyjail has just made (and not locked yet) for a stale one.
-    let own_parent = plan.cgroup_parent.is_none();
-    if own_parent {
-        if sys::flock(&parent, Lock::TryExclusive).is_ok() {
-            sweep_stale(&parent);
+        let (next, new) =
+            open_or_make(&parent.dir, name).context("making the cgroup parent", parent_path)?;
+        parent.dir = next;
+        parent.depth += 1;
+        if (new || parent.made > 0) && !own_parent {
+            parent.made += 1;
         }
-        let _ = sys::flock(&parent, Lock::Shared);
     }
+    let parent = parent;
+    enable(&parent.dir, &wanted)?;
+
+    // Remove what killed runs left. Creating takes the parent's lock shared and sweeping
+    // takes it exclusively, so that a sweep never mistakes a cgroup that another tinyjail
+    // has just made (and not locked yet) for a stale one.
+    if sys::flock(&parent.dir, Lock::TryExclusive).is_ok() {
+        sweep_stale(&parent.dir, own_parent);
+    }
+    let _ = sys::flock(&parent.dir, Lock::Shared);
 
     let name = c_name(id.as_bytes());
     let name_c = CStr::from_bytes_until_nul(&name).unwrap_or(c"");
     let shown: &'static [u8] = b"cgroup of the container";
-    match sys::mkdirat(parent.dir(), name_c, 0o755) {
+    match sys::mkdirat(parent.dir.dir(), name_c, 0o755) {
         Ok(()) => {}
         Err(Errno::EEXIST) => {
-            // In tinyjail's own parent: left by a tinyjail that was killed, or in use by a
-            // running container. Elsewhere it may be anybody's: never touched.
-            if !own_parent {
+            // Left by a tinyjail that was killed, or in use by a running container. Below a
+            // --cgroup-parent it may be anybody's: only one with tinyjail's mark is touched.
+            if !own_parent && !is_marked(&parent.dir, name_c) {
                 return Err(Error::input(
                     "--id",
-                    b"",
-                    "names a cgroup that exists already in the --cgroup-parent",
+                    id_option(slots),
+                    "names a cgroup that exists already in the --cgroup-parent (not one of \
+                     tinyjail's)",
                 ));
             }
-            if !remove_if_stale(&parent, name_c) {
+            if !remove_if_stale(&parent.dir, name_c) {
                 return Err(Error::input(
                     "--id",
-                    b"",
+                    id_option(slots),
                     "is the ID of a running container",
                 ));
             }
-            sys::mkdirat(parent.dir(), name_c, 0o755).context("making the", shown)?;
+            sys::mkdirat(parent.dir.dir(), name_c, 0o755).context("making the", shown)?;
         }
         Err(e) => return Err(Error::sys("making the", shown, e)),
     }
-    let dir = sys::openat(parent.dir(), name_c, k::O_RDONLY | k::O_DIRECTORY, 0)
+    let dir = sys::openat(parent.dir.dir(), name_c, k::O_RDONLY | k::O_DIRECTORY, 0)
         .context("opening the", shown)?;
     let _ = sys::flock(&dir, Lock::TryExclusive);
-    if own_parent {
-        let _ = sys::flock(&parent, Lock::Unlock);
-    }
+    // Where the kernel refuses the mark (tinyjail itself in a user namespace), the cgroup is
+    // still removed at the end of the run; only a killed run's leftover then stays.
+    let _ = sys::fsetxattr(&dir, MARK, b"1");
+    let _ = sys::flock(&parent.dir, Lock::Unlock);
     let mut stored = heapless::Vec::new();
     let _ = stored.extend_from_slice(id.as_bytes());
     let cgroup = Cgroup {
@@ -298,11 +316,71 @@ fn enable(dir: &Fd, wanted: &[&'static [u8]]) -> Result<()> {
     Ok(())
 }
 
-/// Removes the cgroups below the default parent whose tinyjail is gone.
-fn sweep_stale(parent: &Fd) {
+/// Removes the cgroups below the parent whose tinyjail is gone: every one in tinyjail's
+/// own parent, only those with tinyjail's mark in a `--cgroup-parent`.
+fn sweep_stale(parent: &Fd, own_parent: bool) {
     for_each_subdir(parent, |name| {
-        remove_if_stale(parent, name);
+        if own_parent || is_marked(parent, name) {
+            remove_if_stale(parent, name);
+        }
     });
+}
+
+/// The value of `--id` as given, for error lines (a random ID is never taken already).
+fn id_option(slots: &Slots) -> &'static [u8] {
+    let mut tokens = Tokens::new();
+    while let Ok(Some(t)) = tokens.next_token(slots) {
+        if t.opt == Opt::Id {
+            return t.value;
+        }
+    }
+    b""
+}
+
+/// Whether `parent/name` bears tinyjail's mark.
+fn is_marked(parent: &Fd, name: &CStr) -> bool {
+    let Ok(dir) = sys::openat(parent.dir(), name, k::O_RDONLY | k::O_DIRECTORY, 0) else {
+        return false;
+    };
+    let mut value = [0u8; 1];
+    sys::fgetxattr(&dir, MARK, &mut value) == Ok(1) && value == *b"1"
+}
+
+/// The directory the container's cgroup is made in, and what of its path one run made.
+struct Parent {
+    dir: Fd,
+    path: &'static [u8],
+    /// How many components of `path` lie above `dir`.
+    depth: usize,
+    /// How many of those, counted from `dir` up, this run made: removed again after it.
+    made: usize,
+}
+
+impl Drop for Parent {
+    /// Removes the components this run made, deepest first, and stops at the first that
+    /// is not empty (another container or program uses it now).
+    fn drop(&mut self) {
+        for up in 0..self.made {
+            let Some(component) = components(self.path).nth(self.depth - 1 - up) else {
+                return;
+            };
+            let Ok(above) = sys::openat(self.dir.dir(), c"..", k::O_RDONLY | k::O_DIRECTORY, 0)
+            else {
+                return;
+            };
+            let name = c_name(component);
+            let name = CStr::from_bytes_until_nul(&name).unwrap_or(c"");
+            if sys::rmdirat(above.dir(), name).is_err() {
+                return;
+            }
+            self.dir = above;
+        }
+    }
+}
+
+/// The non-empty components of a cgroup path.
+fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    path.split(|&b| b == b'/').filter(|c| !c.is_empty())
 }
 
 /// Removes `parent/name` if no tinyjail holds its lock. False if one does.
@@ -416,17 +494,15 @@ fn for_each_subdir(dir: &Fd, mut f: impl FnMut(&CStr)) {
 /// `DT_DIR` of `struct linux_dirent64`.
 const DT_DIR: u8 = 4;
 
-fn open_or_make(dir: &Fd, name: &CStr) -> sys::Result<Fd> {
-    match sys::mkdirat(dir.dir(), name, 0o755) {
-        Ok(()) | Err(Errno::EEXIST) => {}
+/// Opens `dir/name`, making it first where it is missing; true when it was made.
+fn open_or_make(dir: &Fd, name: &CStr) -> sys::Result<(Fd, bool)> {
+    let made = match sys::mkdirat(dir.dir(), name, 0o755) {
+        Ok(()) => true,
+        Err(Errno::EEXIST) => false,
         Err(e) => return Err(e),
-    }
-    sys::openat(
-        dir.dir(),
-        name,
-        k::O_RDONLY | k::O_DIRECTORY | k::O_NOFOLLOW,
-        0,
-    )
+    };
+    let flags = k::O_RDONLY | k::O_DIRECTORY | k::O_NOFOLLOW;
+    Ok((sys::openat(dir.dir(), name, flags, 0)?, made))
 }
 
 fn write_file(dir: &Fd, file: &CStr, content: &[u8]) -> sys::Result<()> {
