@@ -79,11 +79,13 @@ def main():
             c.update(stats(info[f"time.case{n}"]))
             c["rss"] = int(info[f"case.{n}.rss"])
             c["hwm"] = int(info[f"case.{n}.hwm"])
+            c["tree"] = int(info[f"case.{n}.tree"])
         else:
             c["na"] = info[f"case.{n}.na"]
         case[n] = c
     floor = case[FLOOR]["median"]
     floor_kb = f"{info['rss.floor.min']} to {info['rss.floor.max']}"
+    tree_floor_kb = f"{info['tree.floor.min']} to {info['tree.floor.max']}"
 
     out.append(f"# tinyjail start-up benchmark ({info['mode']} mode)\n")
     out.append(f"{info['date']}; {info['host']}; load average {info['load.start']} at the "
@@ -98,12 +100,13 @@ def main():
     for n in CASES:
         c = case[n]
         if "na" in c:
-            rows.append([n, c["name"], "n/a", "", "", "", "", ""])
+            rows.append([n, c["name"], "n/a", "", "", "", "", "", ""])
             continue
         rows.append([n, c["name"], ms(c["median"]), ms(c["min"]), ms(c["max"]),
-                     f"{c['median'] / floor:.2f}x", c["rss"], c["hwm"]])
+                     f"{c['median'] / floor:.2f}x", c["rss"], c["tree"], c["hwm"]])
     out.append(table(["#", "case", "median ms", "min ms", "max ms", "ratio",
-                      "peak RSS KB", "own RSS KB"], rows, ["r", "l"] + ["r"] * 6))
+                      "peak RSS KB", "tree RSS KB", "own RSS KB"], rows,
+                     ["r", "l"] + ["r"] * 7))
     out.append("")
     for n in CASES:
         if "na" in case[n]:
@@ -113,8 +116,11 @@ def main():
                f"a few runs, the container running a static exit(0) of {info['exit0.bytes']} bytes "
                "instead of busybox. For that program alone `/usr/bin/time -v` reports "
                f"{floor_kb} KB (its own forked child counts until the exec), so below that "
-               "this column says nothing. Own RSS: VmHWM of the launcher process itself, read "
-               "while the container sleeps.\n")
+               "this column says nothing. Tree RSS: the same field (ru_maxrss of wait4, the "
+               "largest peak of the launcher and of every process below it) from "
+               "`bench/peak-rss.c`, a statically linked launcher whose own pages before the "
+               f"exec are the floor here: {tree_floor_kb} KB for exit(0) alone. Own RSS: VmHWM "
+               "of the launcher process itself, read while the container sleeps.\n")
     out.append("Commands (R is the busybox root, BUNDLE the OCI bundle, ID crun's container ID):\n")
     for n in CASES:
         out.append(f"{n}. `{case[n]['cmd']}`")
@@ -209,14 +215,17 @@ def main():
         [f"case {NET} vs case 1 (shown, not judged)",
          t2["na"] if "na" in t2 else
          f"{t2['median'] / t1['median']:.2f}x ({ms(t2['median'])} vs {ms(t1['median'])} ms)", "-"],
-        target("launcher peak RSS < 512 KB", t1["hwm"] < 512,
+        target("launcher peak RSS < 512 KB", t1["tree"] < 512,
+               f"{t1['tree']} KB for the process tree (floor {tree_floor_kb} KB); "
                f"{t1['hwm']} KB own; {t1['rss']} KB by time -v (floor {floor_kb} KB)"),
         target("binary < 64 KB", size < 64 * 1024, f"{size:,} bytes"),
     ]
     out.append("## Targets\n")
     out.append(table(["target", "figure", "result"], rows, ["l", "l", "l"]))
-    out.append("\nThe RSS target is judged on the launcher's own peak: the `/usr/bin/time -v` "
-               "figure cannot drop below its floor, which is about the size of the target.")
+    out.append("\nThe RSS target is judged on the process tree's peak (tinyjail and its "
+               "container, measured by peak-rss): the `/usr/bin/time -v` figure cannot drop "
+               "below its own floor, which is about the size of the target, and it is shown "
+               "beside it.")
 
     text = "\n".join(out) + "\n"
     with open(md_path, "w") as f:

@@ -86,7 +86,7 @@ impl Default for KeyFilter {
 impl KeyFilter {
     /// Sets the key's bit; true if it was clear (the key is certainly new).
     fn insert(&mut self, key: &[u8]) -> bool {
-        // FNV-1a, folded to 12 bits.
+        // FNV-1a, folded to 15 bits: one of the filter's 32768.
         let hash = key.iter().fold(0x811c_9dc5u32, |h, &b| {
             (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
         });
