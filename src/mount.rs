@@ -100,13 +100,24 @@ pub fn clone_host_devices() -> [Option<Fd>; 6] {
 /// Attaches the root's bind mount in the container's mount namespace, over the root
 /// directory's path there, so that it is a mount point that `pivot_root` accepts.
 ///
-/// Only the place of the attachment comes from the path; what is attached is the tree
-/// cloned from the checked descriptor, and the place is gone once the host's root is
-/// detached.
+/// Only the place of the attachment comes from the path, and it must be the directory that
+/// was checked: had the owner of a directory on the way swapped it for a symlink since, the
+/// root would be attached elsewhere (over the container's /etc, say). What is attached is
+/// the tree cloned from the checked descriptor, and the place is gone once the host's root
+/// is detached.
 pub fn attach_root(tree: &Fd, root_path: &'static CStr) -> Result<()> {
     let shown = root_path.to_bytes();
     let at = sys::openat(sys::CWD, root_path, k::O_PATH | k::O_DIRECTORY, 0)
         .context("opening root", shown)?;
+    let checked = sys::statx(tree.dir(), EMPTY, 0).context("checking root", shown)?;
+    let found = sys::statx(at.dir(), EMPTY, 0).context("checking root", shown)?;
+    if !found.same_file(&checked) {
+        return Err(Error::input(
+            "--root",
+            shown,
+            "was replaced while tinyjail started (a directory on its path became a link)",
+        ));
+    }
     let flags = k::MOVE_MOUNT_F_EMPTY_PATH | k::MOVE_MOUNT_T_EMPTY_PATH;
     sys::move_mount(tree.dir(), EMPTY, at.dir(), EMPTY, flags)
         .context("bind-mounting the root", shown)
