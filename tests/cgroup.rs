@@ -6,21 +6,10 @@ mod common;
 
 use std::fs;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use common::*;
-
-/// Where the host shows its cgroup2 hierarchy (hybrid: /sys/fs/cgroup/unified).
-fn hierarchy() -> Option<PathBuf> {
-    let mounts = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    mounts.lines().find_map(|l| {
-        let fields: Vec<&str> = l.split_whitespace().collect();
-        let dash = fields.iter().position(|f| *f == "-")?;
-        (fields.get(dash + 1) == Some(&"cgroup2")).then(|| PathBuf::from(fields[4]))
-    })
-}
 
 macro_rules! require_cgroup2 {
     () => {
@@ -48,13 +37,15 @@ fn args_for(root: &Path, id: &str, rest: &[&str]) -> Vec<String> {
 fn cgroup_is_made_entered_delegated_and_removed() {
     require_cgroup2!();
     let h = hierarchy().unwrap();
+    let leaks = LeakCheck::start();
+    let id = leaks.id();
     let root = shared_root();
     let script = "cat /proc/self/cgroup | grep '^0::'; stat -c '%u' /sys/fs/cgroup /sys/fs/cgroup/cgroup.procs; \
                   mkdir /sys/fs/cgroup/inner && echo $$ > /sys/fs/cgroup/inner/cgroup.procs && grep '^0::' /proc/self/cgroup";
     let mut child = tinyjail()
         .args(args_for(
             root,
-            "cg-made",
+            &id,
             &[
                 "--",
                 "/bin/sh",
@@ -74,8 +65,8 @@ fn cgroup_is_made_entered_delegated_and_removed() {
         out.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     assert_eq!(out, "0::/\n0\n0\n0::/inner\ndone\n");
-    // From the host: the cgroup is <hierarchy>/tinyjail/cg-made, owned by the mapped user.
-    let dir = h.join("tinyjail/cg-made");
+    // From the host: the cgroup is <hierarchy>/tinyjail/ID, owned by the mapped user.
+    let dir = h.join("tinyjail").join(&id);
     let procs = fs::read_to_string(dir.join("inner/cgroup.procs")).unwrap();
     assert_eq!(procs.lines().count(), 1, "{procs}");
     use std::os::unix::fs::MetadataExt;
@@ -97,47 +88,36 @@ fn cgroup_is_made_entered_delegated_and_removed() {
         "only the delegation files"
     );
 
-    kill_inner(child.id());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(137));
-    assert!(!dir.exists(), "the cgroup and its sub-cgroup must be gone");
-}
-
-fn kill_inner(tinyjail_pid: u32) {
-    let inner =
-        fs::read_to_string(format!("/proc/{tinyjail_pid}/task/{tinyjail_pid}/children")).unwrap();
-    let pid = inner.split_whitespace().next().unwrap();
+    // The leak check sees that the cgroup and its sub-cgroup are gone.
+    let inner = children_of(child.id())[0];
     std::process::Command::new("kill")
-        .args(["-KILL", pid])
+        .args(["-KILL", &inner.to_string()])
         .status()
         .unwrap();
+    assert_eq!(wait_bounded(child).status.code(), Some(137));
 }
 
 #[test]
 fn cgroup_is_removed_on_every_way_out() {
     require_cgroup2!();
-    let h = hierarchy().unwrap();
-    let root = shared_root();
+    let leaks = LeakCheck::start();
     let cases: &[(&str, &[&str], Option<i32>)] = &[
         (
-            "cg-exit",
+            "exit",
             &["--", "/bin/sh", "-c", "sleep 30 & exit 3"],
             Some(3),
         ),
-        ("cg-notfound", &["--", "/no/such"], Some(127)),
+        ("not found", &["--", "/no/such"], Some(127)),
         (
-            "cg-setup",
+            "failed setup",
             &["--workdir", "/missing", "--", "/bin/true"],
             Some(125),
         ),
     ];
-    for (id, rest, code) in cases {
-        let out = run(args_for(root, id, rest));
-        assert_eq!(out.status.code(), *code, "{id}: {}", stderr(&out));
-        assert!(
-            !h.join("tinyjail").join(id).exists(),
-            "{id} left its cgroup"
-        );
+    for (way_out, rest, code) in cases {
+        let out = run(args_for(shared_root(), &leaks.id(), rest));
+        assert_eq!(out.status.code(), *code, "{way_out}: {}", stderr(&out));
+        leaks.assert_nothing_left(&format!("after {way_out}"));
     }
 }
 
@@ -153,56 +133,88 @@ fn missing_controller_is_a_clear_error_and_leaves_nothing() {
         eprintln!("skipped: this host's cgroup2 offers every controller");
         return;
     };
+    let leaks = LeakCheck::start();
     let option = format!("{controller}.max=10");
     let out = run(args_for(
         shared_root(),
-        "cg-missing",
+        &leaks.id(),
         &["--cgroup", &option, "--", "/bin/true"],
     ));
     refused(&out, &format!("--cgroup {option}: controller is not available in cgroup v2 here; on a hybrid host cgroup v1 may hold it"));
-    assert!(!h.join("tinyjail/cg-missing").exists());
 }
 
 #[test]
-fn custom_parent_is_used_and_kept() {
+fn custom_parent_is_used_and_what_the_run_made_of_it_is_removed() {
     require_cgroup2!();
     let h = hierarchy().unwrap();
+    // A parent of this test's own, so that runs elsewhere cannot share it.
+    let top = format!("tj-parent-{}", std::process::id());
+    let parent = format!("/{top}/deeper");
+    let leaks = LeakCheck::start().cgroup_parent(&parent);
+    let id = leaks.id();
+
+    // Neither component exists: both are made for the run, and removed after it.
+    let mut child = tinyjail()
+        .args(args_for(
+            shared_root(),
+            &id,
+            &[
+                "--cgroup-parent",
+                &parent,
+                "--",
+                "/bin/sh",
+                "-c",
+                "echo ready; sleep 100 & wait",
+            ],
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(&mut child);
+    let inner = children_of(child.id())[0];
+    let cgroup = fs::read_to_string(format!("/proc/{inner}/cgroup")).unwrap();
+    assert!(
+        cgroup.lines().any(|l| l == format!("0::{parent}/{id}")),
+        "{cgroup}"
+    );
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(wait_bounded(child).status.code(), Some(128 + 15));
+    assert!(!h.join(&top).exists(), "the parent the run made is left");
+
+    // A component that existed before the run is kept.
+    fs::create_dir(h.join(&top)).unwrap();
     let out = run(args_for(
         shared_root(),
-        "cg-custom",
-        &[
-            "--cgroup-parent",
-            "/tj-test-parent/deeper",
-            "--",
-            "/bin/sh",
-            "-c",
-            "cat /proc/self/cgroup",
-        ],
+        &leaks.id(),
+        &["--cgroup-parent", &parent, "--", "/bin/true"],
     ));
-    assert!(ok(&out).lines().any(|l| l == "0::/"));
-    assert!(h.join("tj-test-parent/deeper").is_dir());
-    assert!(!h.join("tj-test-parent/deeper/cg-custom").exists());
-    fs::remove_dir(h.join("tj-test-parent/deeper")).unwrap();
-    fs::remove_dir(h.join("tj-test-parent")).unwrap();
+    ok(&out);
+    let kept = h.join(&top).is_dir() && !h.join(&top).join("deeper").exists();
+    fs::remove_dir(h.join(&top)).unwrap();
+    assert!(kept, "only what the run made is removed");
 }
 
 #[test]
 fn running_id_is_refused_and_stale_cgroups_are_swept() {
     require_cgroup2!();
     let h = hierarchy().unwrap();
+    let leaks = LeakCheck::start();
+    let id = leaks.id();
     let root = shared_root();
     let mut first = tinyjail()
         .args(args_for(
             root,
-            "cg-busy",
-            &["--", "/bin/sh", "-c", "echo up; sleep 30"],
+            &id,
+            &["--", "/bin/sh", "-c", "echo ready; sleep 30"],
         ))
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut up = [0u8; 3];
-    first.stdout.as_mut().unwrap().read_exact(&mut up).unwrap();
-    let out = run(args_for(root, "cg-busy", &["--", "/bin/true"]));
+    wait_ready(&mut first);
+    let out = run(args_for(root, &id, &["--", "/bin/true"]));
     refused(&out, "is the ID of a running container");
 
     // tinyjail killed outright: its container dies with it, and the empty cgroup it could
@@ -212,75 +224,24 @@ fn running_id_is_refused_and_stale_cgroups_are_swept() {
         .args(["-KILL", &tinyjail_pid.to_string()])
         .status()
         .unwrap();
-    first.wait().unwrap();
-    let dir = h.join("tinyjail/cg-busy");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while fs::read_to_string(dir.join("cgroup.procs"))
-        .map(|p| !p.is_empty())
-        .unwrap_or(false)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "container processes outlived tinyjail"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    ok(&run(args_for(root, "cg-other", &["--", "/bin/true"])));
+    wait_bounded(first);
+    let dir = h.join("tinyjail").join(&id);
+    assert!(
+        eventually(GRACE, || leaks.processes_left().is_empty()),
+        "container processes outlived tinyjail: {:#?}",
+        leaks.processes_left()
+    );
+    ok(&run(args_for(root, &leaks.id(), &["--", "/bin/true"])));
     assert!(!dir.exists(), "the stale cgroup was not swept");
-}
-
-#[test]
-fn signals_are_forwarded_or_end_a_container_that_does_not_take_them() {
-    require_cgroup2!();
-    let h = hierarchy().unwrap();
-    let root = shared_root();
-    // A handler: the first TERM reaches it.
-    let mut child = tinyjail()
-        .args(args_for(
-            root,
-            "cg-sig1",
-            &[
-                "--",
-                "/bin/sh",
-                "-c",
-                "trap 'exit 42' TERM; echo up; while :; do sleep 0.1; done",
-            ],
-        ))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut up = [0u8; 3];
-    child.stdout.as_mut().unwrap().read_exact(&mut up).unwrap();
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(42));
-    assert!(!h.join("tinyjail/cg-sig1").exists());
-
-    // No handler: PID 1 would ignore TERM, so tinyjail ends the container, as TERM ends any
-    // other process; the status says TERM. Signals that arrive together count too.
-    for (id, signal, code) in [("cg-sig2", "-TERM", 143), ("cg-sig3", "-INT", 130)] {
-        let mut child = tinyjail()
-            .args(args_for(root, id, &["--", "/bin/sleep", "30"]))
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        std::process::Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert_eq!(child.wait().unwrap().code(), Some(code), "{signal}");
-    }
-    assert!(!h.join("tinyjail/cg-sig2").exists() && !h.join("tinyjail/cg-sig3").exists());
 }
 
 #[test]
 fn stats_line() {
     require_cgroup2!();
+    let leaks = LeakCheck::start();
     let out = run(args_for(
         shared_root(),
-        "cg-stats",
+        &leaks.id(),
         &["--stats", "--", "/bin/true"],
     ));
     let err = stderr(&out);
@@ -290,4 +251,94 @@ fn stats_line() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1);
+}
+
+/// The value of the extended attribute tinyjail marks its cgroups with, if any.
+fn mark_of(dir: &Path) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
+    let mut value = [0u8; 16];
+    // SAFETY: both names are NUL-terminated and the kernel writes at most value.len() bytes.
+    let n = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"trusted.tinyjail".as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    (n >= 0).then(|| value[..n as usize].to_vec())
+}
+
+/// Below a --cgroup-parent, which other programs share, a killed run's cgroup (marked as
+/// tinyjail's) is swept by the next start, and a cgroup of somebody else's is never touched,
+/// even when it is named like the container.
+#[test]
+fn below_a_custom_parent_only_tinyjails_marked_cgroups_are_removed() {
+    require_cgroup2!();
+    let h = hierarchy().unwrap();
+    let top = format!("tj-marks-{}", std::process::id());
+    let parent = format!("/{top}");
+    fs::create_dir(h.join(&top)).unwrap();
+    let leaks = LeakCheck::start().cgroup_parent(&parent);
+    let root = shared_root();
+
+    // A run killed outright leaves its cgroup, with the mark.
+    let killed = leaks.id();
+    let mut first = tinyjail()
+        .args(args_for(
+            root,
+            &killed,
+            &[
+                "--cgroup-parent",
+                &parent,
+                "--",
+                "/bin/sh",
+                "-c",
+                "echo ready; sleep 30",
+            ],
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(&mut first);
+    let left = h.join(&top).join(&killed);
+    assert_eq!(mark_of(&left).as_deref(), Some(&b"1"[..]));
+    std::process::Command::new("kill")
+        .args(["-KILL", &first.id().to_string()])
+        .status()
+        .unwrap();
+    wait_bounded(first);
+    assert!(
+        eventually(GRACE, || leaks.processes_left().is_empty()),
+        "container processes outlived tinyjail: {:#?}",
+        leaks.processes_left()
+    );
+    assert!(left.is_dir());
+
+    // Somebody else's cgroup, named like the next container.
+    let foreign = leaks.id();
+    fs::create_dir(h.join(&top).join(&foreign)).unwrap();
+    let out = run(args_for(
+        root,
+        &foreign,
+        &["--cgroup-parent", &parent, "--", "/bin/true"],
+    ));
+    refused(
+        &out,
+        &format!("--id {foreign}: names a cgroup that exists already in the --cgroup-parent"),
+    );
+
+    // The next start in that parent removes the killed run's cgroup and only that.
+    ok(&run(args_for(
+        root,
+        &leaks.id(),
+        &["--cgroup-parent", &parent, "--", "/bin/true"],
+    )));
+    let foreign_kept = h.join(&top).join(&foreign).is_dir();
+    let swept = !left.exists();
+    fs::remove_dir(h.join(&top).join(&foreign)).unwrap();
+    fs::remove_dir(h.join(&top)).unwrap();
+    assert!(swept, "the killed run's cgroup was not swept");
+    assert!(foreign_kept, "a cgroup that is not tinyjail's was removed");
 }

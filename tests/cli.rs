@@ -8,6 +8,7 @@ use common::*;
 
 #[test]
 fn help_goes_to_stdout() {
+    let _leaks = LeakCheck::start();
     for flag in ["-h", "--help"] {
         let out = run([flag]);
         assert_eq!(out.status.code(), Some(0));
@@ -36,6 +37,7 @@ fn help_goes_to_stdout() {
 
 #[test]
 fn version() {
+    let _leaks = LeakCheck::start();
     for flag in ["-V", "--version"] {
         let out = run([flag]);
         assert_eq!(out.status.code(), Some(0));
@@ -48,7 +50,7 @@ fn version() {
 
 #[test]
 fn bad_input_is_refused_and_changes_nothing() {
-    let before = HostState::take();
+    let _leaks = LeakCheck::start().whole_mount_table();
     let root = shared_root().to_str().unwrap().to_owned();
     let file = scratch("a-file").join("f");
     fs::write(&file, "").unwrap();
@@ -199,17 +201,17 @@ fn bad_input_is_refused_and_changes_nothing() {
         let out = run(*args);
         refused(&out, expected);
     }
-    before.assert_unchanged();
 }
 
 #[test]
 fn root_owned_by_host_root_needs_explicit_ids() {
     require_root!();
-    let root = scratch("root-owned-by-0");
+    let leaks = LeakCheck::start();
+    let root = leaks.watch(scratch("root-owned-by-0"));
     make_busybox_root(&root, 0);
     let args = ["--root", root.to_str().unwrap(), "--", "/bin/true"];
-    refused(&run(args), "is owned by host UID 0; chown -R it");
-    let out = run([
+    refused(&leaks.run(args), "is owned by host UID 0; chown -R it");
+    let out = leaks.run([
         "--root",
         root.to_str().unwrap(),
         "--uid",

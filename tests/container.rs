@@ -4,19 +4,16 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::*;
 
 #[test]
 fn command_is_pid_1_with_mapped_root() {
     require_root!();
-    let out = ok(&run_in_root(&[
-        "/bin/sh",
-        "-c",
-        "echo $$; id -u; id -g; id",
-    ]));
+    let leaks = LeakCheck::start();
+    let out = ok(&leaks.run_in_root(&["/bin/sh", "-c", "echo $$; id -u; id -g; id"]));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "1");
     assert_eq!(lines[1], "0");
@@ -28,28 +25,26 @@ fn command_is_pid_1_with_mapped_root() {
 #[test]
 fn ids_other_than_the_owner_are_nobody() {
     require_root!();
-    let out = ok(&run_in_root(&[
-        "/bin/cat",
-        "/proc/self/uid_map",
-        "/proc/self/gid_map",
-    ]));
+    let leaks = LeakCheck::start();
+    let out = ok(&leaks.run_in_root(&["/bin/cat", "/proc/self/uid_map", "/proc/self/gid_map"]));
     let maps: Vec<Vec<&str>> = out
         .lines()
         .map(|l| l.split_whitespace().collect())
         .collect();
     assert_eq!(maps, [["0", "1000", "1"], ["0", "1000", "1"]]);
     // The device nodes belong to host root, which is unmapped: nobody.
-    let out = ok(&run_in_root(&["/bin/stat", "-c", "%u:%g", "/dev/null"]));
+    let out = ok(&leaks.run_in_root(&["/bin/stat", "-c", "%u:%g", "/dev/null"]));
     assert_eq!(out.trim(), "65534:65534");
-    let out = ok(&run_in_root(&["/bin/cat", "/proc/self/setgroups"]));
+    let out = ok(&leaks.run_in_root(&["/bin/cat", "/proc/self/setgroups"]));
     assert_eq!(out.trim(), "deny");
 }
 
 #[test]
 fn host_sees_the_mapped_user() {
     require_root!();
-    let root = own_root("host-sees-mapped-user");
-    let out = run([
+    let leaks = LeakCheck::start();
+    let root = leaks.watch(own_root("host-sees-mapped-user"));
+    let out = leaks.run([
         "--root".as_ref(),
         root.as_os_str(),
         "--".as_ref(),
@@ -61,7 +56,8 @@ fn host_sees_the_mapped_user() {
     assert_eq!((meta.uid(), meta.gid()), (OWNER, OWNER));
 
     // The running process, seen from the host, has the owner's IDs.
-    let mut child = tinyjail()
+    let child = leaks
+        .tinyjail()
         .args([
             "--root".as_ref(),
             root.as_os_str(),
@@ -71,20 +67,10 @@ fn host_sees_the_mapped_user() {
         ])
         .spawn()
         .unwrap();
-    let tinyjail_pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let inner = loop {
-        if let Some(pid) = children_of(tinyjail_pid).into_iter().next() {
-            let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-            if status.contains("Name:\tsleep") {
-                break status;
-            }
-        }
-        assert!(Instant::now() < deadline, "container process not found");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let sleep = first_process_named(child.id(), "sleep");
+    let inner = fs::read_to_string(format!("/proc/{sleep}/status")).unwrap();
+    send("TERM", child.id());
+    assert_eq!(wait_bounded(child).status.code(), Some(128 + 15));
     let uid_line = inner.lines().find(|l| l.starts_with("Uid:")).unwrap();
     let gid_line = inner.lines().find(|l| l.starts_with("Gid:")).unwrap();
     assert_eq!(
@@ -103,36 +89,39 @@ fn host_sees_the_mapped_user() {
     );
 }
 
-/// PIDs (host view) whose parent is `pid`.
-fn children_of(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-        let ppid: u32 = after_name
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        if ppid == pid {
-            found.push(child);
-        }
-    }
-    found
+/// Waits until the container's first process (the child of tinyjail `tinyjail_pid`) runs
+/// `name`, and gives its host PID.
+fn first_process_named(tinyjail_pid: u32, name: &str) -> u32 {
+    let mut found = None;
+    let running = eventually(DEADLINE, || {
+        found = children_of(tinyjail_pid).into_iter().find(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == name)
+        });
+        found.is_some()
+    });
+    assert!(running, "the container's first process never ran {name}");
+    found.unwrap()
+}
+
+/// Sends `signal` (a name as kill(1) takes it: TERM, USR1, ...) to `pid`.
+fn send(signal: &str, pid: u32) {
+    let sent = Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -s {signal} {pid}");
 }
 
 #[test]
 fn hostname_default_and_chosen() {
     require_root!();
-    assert_eq!(ok(&run_in_root(&["/bin/hostname"])).trim(), "tinyjail");
+    let leaks = LeakCheck::start();
+    assert_eq!(
+        ok(&leaks.run_in_root(&["/bin/hostname"])).trim(),
+        "tinyjail"
+    );
     let root = shared_root();
-    let out = run([
+    let out = leaks.run([
         "--root".as_ref(),
         root.as_os_str(),
         "--hostname".as_ref(),
@@ -145,20 +134,22 @@ fn hostname_default_and_chosen() {
 #[test]
 fn only_loopback_and_it_is_up() {
     require_root!();
-    let out = ok(&run_in_root(&["/bin/ip", "-o", "link"]));
+    let leaks = LeakCheck::start();
+    let out = ok(&leaks.run_in_root(&["/bin/ip", "-o", "link"]));
     let links: Vec<&str> = out.lines().collect();
     assert_eq!(links.len(), 1, "{out}");
     assert!(
         links[0].starts_with("1: lo: <LOOPBACK,UP,LOWER_UP>"),
         "{out}"
     );
-    ok(&run_in_root(&["/bin/ping", "-c1", "-W2", "127.0.0.1"]));
+    ok(&leaks.run_in_root(&["/bin/ping", "-c1", "-W2", "127.0.0.1"]));
 }
 
 #[test]
 fn proc_shows_only_the_container() {
     require_root!();
-    let out = ok(&run_in_root(&["/bin/sh", "-c", "ls -d /proc/[0-9]*"]));
+    let leaks = LeakCheck::start();
+    let out = ok(&leaks.run_in_root(&["/bin/sh", "-c", "ls -d /proc/[0-9]*"]));
     let pids: Vec<u32> = out
         .lines()
         .map(|l| l.trim_start_matches("/proc/").parse().unwrap())
@@ -170,11 +161,12 @@ fn proc_shows_only_the_container() {
 #[test]
 fn dev_is_minimal_and_works() {
     require_root!();
+    let leaks = LeakCheck::start();
     let script =
         "echo hi > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c \
                   && ls /dev && test -c /dev/pts/ptmx && test -d /dev/shm && echo x > /dev/shm/f \
                   && readlink /dev/fd && ! echo x > /dev/full";
-    let out = ok(&run_in_root(&["/bin/sh", "-c", script]));
+    let out = ok(&leaks.run_in_root(&["/bin/sh", "-c", script]));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(&lines[..2], ["4", "4"]);
     let names: Vec<&str> = lines[2..lines.len() - 1].to_vec();
@@ -191,7 +183,8 @@ fn dev_is_minimal_and_works() {
 #[test]
 fn sys_is_read_only() {
     require_root!();
-    let out = ok(&run_in_root(&[
+    let leaks = LeakCheck::start();
+    let out = ok(&leaks.run_in_root(&[
         "/bin/sh",
         "-c",
         "ls /sys/class/net; touch /sys/x 2>/dev/null || echo refused",
@@ -202,25 +195,27 @@ fn sys_is_read_only() {
 #[test]
 fn environment_is_exactly_what_was_given() {
     require_root!();
+    let leaks = LeakCheck::start();
     let root = shared_root();
-    let out = tinyjail()
-        .env_clear()
-        .env("FROM_HOST", "host value")
-        .env("SECRET", "must not leak")
-        .args(["--root".as_ref(), root.as_os_str()])
-        .args([
-            "--env",
-            "A=1",
-            "--env",
-            "FROM_HOST",
-            "--env",
-            "UNSET_ON_HOST",
-            "--env=B=x=y",
-            "--",
-            "/bin/env",
-        ])
-        .output()
-        .unwrap();
+    let out = output(
+        leaks
+            .tinyjail()
+            .env_clear()
+            .env("FROM_HOST", "host value")
+            .env("SECRET", "must not leak")
+            .args(["--root".as_ref(), root.as_os_str()])
+            .args([
+                "--env",
+                "A=1",
+                "--env",
+                "FROM_HOST",
+                "--env",
+                "UNSET_ON_HOST",
+                "--env=B=x=y",
+                "--",
+                "/bin/env",
+            ]),
+    );
     let out = ok(&out);
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
@@ -236,7 +231,8 @@ fn environment_is_exactly_what_was_given() {
 #[test]
 fn path_can_be_replaced_and_is_used_for_the_search() {
     require_root!();
-    let root = own_root("path-search");
+    let leaks = LeakCheck::start();
+    let root = leaks.watch(own_root("path-search"));
     fs::create_dir_all(root.join("opt/tools")).unwrap();
     fs::write(
         root.join("opt/tools/hello"),
@@ -248,7 +244,7 @@ fn path_can_be_replaced_and_is_used_for_the_search() {
         fs::Permissions::from_mode(0o755),
     )
     .unwrap();
-    let out = run([
+    let out = leaks.run([
         "--root".as_ref(),
         root.as_os_str(),
         "--env".as_ref(),
@@ -262,23 +258,12 @@ fn path_can_be_replaced_and_is_used_for_the_search() {
 #[test]
 fn argv_zero_is_the_command_as_given() {
     require_root!();
+    let leaks = LeakCheck::start();
     // PID 1's argv as the kernel holds it: NUL-separated.
-    let out = ok(&run_in_root(&[
-        "sh",
-        "-c",
-        "cat /proc/1/cmdline; true",
-        "zero",
-    ]));
+    let out = ok(&leaks.run_in_root(&["sh", "-c", "cat /proc/1/cmdline; true", "zero"]));
     assert_eq!(out, "sh\0-c\0cat /proc/1/cmdline; true\0zero\0");
     assert_eq!(
-        ok(&run_in_root(&[
-            "/bin/sh",
-            "-c",
-            "echo \"$0|$1|$2\"",
-            "zero",
-            "a b",
-            ""
-        ])),
+        ok(&leaks.run_in_root(&["/bin/sh", "-c", "echo \"$0|$1|$2\"", "zero", "a b", ""])),
         "zero|a b|\n"
     );
 }
@@ -286,9 +271,10 @@ fn argv_zero_is_the_command_as_given() {
 #[test]
 fn workdir_default_and_chosen() {
     require_root!();
-    assert_eq!(ok(&run_in_root(&["/bin/pwd"])), "/\n");
+    let leaks = LeakCheck::start();
+    assert_eq!(ok(&leaks.run_in_root(&["/bin/pwd"])), "/\n");
     let root = shared_root();
-    let out = run([
+    let out = leaks.run([
         "--root".as_ref(),
         root.as_os_str(),
         "--workdir".as_ref(),
@@ -296,7 +282,7 @@ fn workdir_default_and_chosen() {
         "pwd".as_ref(),
     ]);
     assert_eq!(ok(&out), "/tmp\n");
-    let out = run([
+    let out = leaks.run([
         "--root".as_ref(),
         root.as_os_str(),
         "--workdir".as_ref(),
@@ -312,8 +298,9 @@ fn workdir_default_and_chosen() {
 #[test]
 fn exit_status_is_the_commands() {
     require_root!();
+    let leaks = LeakCheck::start();
     for code in [0, 1, 42, 255] {
-        let out = run_in_root(&["/bin/sh", "-c", &format!("exit {code}")]);
+        let out = leaks.run_in_root(&["/bin/sh", "-c", &format!("exit {code}")]);
         assert_eq!(out.status.code(), Some(code));
     }
 }
@@ -321,52 +308,129 @@ fn exit_status_is_the_commands() {
 #[test]
 fn killed_by_a_signal_gives_128_plus_n() {
     require_root!();
+    let leaks = LeakCheck::start();
     let root = shared_root();
-    let mut child = tinyjail()
+    let mut child = leaks
+        .tinyjail()
         .args(["--root".as_ref(), root.as_os_str(), "--".as_ref()])
         .args(["/bin/sh", "-c", "echo ready; while :; do sleep 1; done"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut ready = [0u8; 6];
-    use std::io::Read;
-    child
-        .stdout
-        .as_mut()
-        .unwrap()
-        .read_exact(&mut ready)
-        .unwrap();
+    wait_ready(&mut child);
     // PID 1 of a namespace takes from outside only KILL, STOP and signals it handles.
     let inner = children_of(child.id())[0];
-    let status = std::process::Command::new("kill")
-        .args(["-KILL", &inner.to_string()])
-        .status();
-    assert!(status.unwrap().success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(137));
+    send("KILL", inner);
+    assert_eq!(wait_bounded(child).status.code(), Some(137));
+}
+
+/// The signals tinyjail forwards to the container's first process, and their numbers.
+const FORWARDED: [(&str, i32); 7] = [
+    ("TERM", 15),
+    ("INT", 2),
+    ("HUP", 1),
+    ("QUIT", 3),
+    ("USR1", 10),
+    ("USR2", 12),
+    ("WINCH", 28),
+];
+
+/// Starts `tinyjail ARGS` with stdout and stderr piped and every signal at its default
+/// disposition: a signal tinyjail was started with ignored stays ignored and is not
+/// forwarded, and a test run started by a non-interactive shell's `&` ignores INT and QUIT.
+fn spawn_with_default_signals(leaks: &LeakCheck, args: &[&str]) -> std::process::Child {
+    Command::new("env")
+        .arg("--default-signal")
+        .arg(env!("CARGO_BIN_EXE_tinyjail"))
+        .args(["--id", &leaks.id()])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn each_forwarded_signal_reaches_a_first_process_that_traps_it() {
+    require_root!();
+    let leaks = LeakCheck::start();
+    let root = shared_root().to_str().unwrap();
+    for (name, number) in FORWARDED {
+        // A status of its own for each signal, and not 128 + N: the trap ended the shell.
+        let code = 60 + number;
+        let script =
+            format!("trap 'echo got {name}; exit {code}' {name}; echo ready; sleep 100 & wait");
+        let mut child =
+            spawn_with_default_signals(&leaks, &["--root", root, "--", "/bin/sh", "-c", &script]);
+        wait_ready(&mut child);
+        send(name, child.id());
+        let out = wait_bounded(child);
+        assert_eq!(
+            (out.status.code(), stdout(&out).as_str()),
+            (Some(code), format!("got {name}\n").as_str()),
+            "SIG{name}: stderr {:?}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_first_process_without_a_handler_is_ended_as_the_signal_ends_a_program() {
+    require_root!();
+    let leaks = LeakCheck::start();
+    let root = shared_root().to_str().unwrap();
+    // The kernel spares PID 1 of a namespace the signals it does not handle, so these four
+    // would do nothing to sleep: tinyjail ends the container and exits with 128 + N.
+    for (name, number) in &FORWARDED[..4] {
+        let mut child = spawn_with_default_signals(
+            &leaks,
+            &[
+                "--root",
+                root,
+                "--",
+                "/bin/sh",
+                "-c",
+                "echo ready; exec sleep 100",
+            ],
+        );
+        wait_ready(&mut child);
+        first_process_named(child.id(), "sleep");
+        send(name, child.id());
+        let out = wait_bounded(child);
+        assert_eq!(
+            out.status.code(),
+            Some(128 + number),
+            "SIG{name}: stderr {:?}",
+            stderr(&out)
+        );
+        assert_eq!(stdout(&out), "", "SIG{name}");
+    }
 }
 
 #[test]
 fn segfault_inside_is_128_plus_11() {
     require_root!();
-    let out = run_in_root(&["/bin/sh", "-c", "kill -SEGV $$; sleep 1; exit 3"]);
+    let leaks = LeakCheck::start();
+    let out = leaks.run_in_root(&["/bin/sh", "-c", "kill -SEGV $$; sleep 1; exit 3"]);
     // PID 1 is protected from its own namespace's signals: the shell goes on.
     assert_eq!(out.status.code(), Some(3));
-    let out = run_in_root(&["/bin/sh", "-c", "sh -c 'kill -SEGV $$'; echo $?"]);
+    let out = leaks.run_in_root(&["/bin/sh", "-c", "sh -c 'kill -SEGV $$'; echo $?"]);
     assert_eq!(ok(&out), "139\n");
 }
 
 #[test]
 fn not_found_is_127_and_not_executable_is_126() {
     require_root!();
-    let out = run_in_root(&["/no/such/command"]);
+    let leaks = LeakCheck::start();
+    let out = leaks.run_in_root(&["/no/such/command"]);
     assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
     assert_eq!(
         stderr(&out),
         "tinyjail: executing /no/such/command: No such file or directory (ENOENT)\n"
     );
 
-    let out = run_in_root(&["no-such-command"]);
+    let out = leaks.run_in_root(&["no-such-command"]);
     assert_eq!(out.status.code(), Some(127));
     assert!(
         stderr(&out).contains("not found in the container's PATH"),
@@ -374,7 +438,7 @@ fn not_found_is_127_and_not_executable_is_126() {
         stderr(&out)
     );
 
-    let out = run_in_root(&["/etc/passwd"]);
+    let out = leaks.run_in_root(&["/etc/passwd"]);
     assert_eq!(out.status.code(), Some(126));
     assert_eq!(
         stderr(&out),
@@ -385,7 +449,8 @@ fn not_found_is_127_and_not_executable_is_126() {
 #[test]
 fn missing_interpreter_gets_a_hint() {
     require_root!();
-    let root = own_root("missing-interpreter");
+    let leaks = LeakCheck::start();
+    let root = leaks.watch(own_root("missing-interpreter"));
     fs::write(
         root.join("bin/needs-python"),
         "#!/usr/bin/python3\nprint(1)\n",
@@ -396,7 +461,7 @@ fn missing_interpreter_gets_a_hint() {
         fs::Permissions::from_mode(0o755),
     )
     .unwrap();
-    let out = run([
+    let out = leaks.run([
         "--root".as_ref(),
         root.as_os_str(),
         "--".as_ref(),
@@ -413,17 +478,20 @@ fn missing_interpreter_gets_a_hint() {
 #[test]
 fn no_host_descriptor_reaches_the_container() {
     require_root!();
+    let leaks = LeakCheck::start();
     let root = shared_root();
     let script = format!(
-        "exec 5</etc/hostname 7>/dev/null; exec {} --root {} -- /bin/ls /proc/self/fd",
+        "exec 5</etc/hostname 7>/dev/null; exec {} --id {} --root {} -- /bin/ls /proc/self/fd",
         env!("CARGO_BIN_EXE_tinyjail"),
+        leaks.id(),
         root.display()
     );
-    let out = std::process::Command::new("/bin/bash")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
+    let out = output(
+        Command::new("/bin/bash")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null()),
+    );
     // 0, 1, 2 and the directory ls itself opened.
     assert_eq!(
         ok(&out).split_whitespace().collect::<Vec<_>>(),
@@ -434,23 +502,22 @@ fn no_host_descriptor_reaches_the_container() {
 #[test]
 fn nothing_stays_mounted_on_the_host() {
     require_root!();
-    let before = HostState::take();
-    ok(&run_in_root(&["/bin/true"]));
-    let _ = run_in_root(&["/no/such/command"]);
-    let _ = run_in_root(&["/bin/sh", "-c", "exit 3"]);
-    before.assert_unchanged();
+    let leaks = LeakCheck::start().whole_mount_table();
+    ok(&leaks.run_in_root(&["/bin/true"]));
+    let _ = leaks.run_in_root(&["/no/such/command"]);
+    let _ = leaks.run_in_root(&["/bin/sh", "-c", "exit 3"]);
 }
 
 #[test]
 fn symlinked_mount_points_are_refused() {
     require_root!();
-    let before = HostState::take();
+    let leaks = LeakCheck::start().whole_mount_table();
     for dir in ["proc", "sys", "dev"] {
-        let root = own_root(&format!("symlinked-{dir}"));
+        let root = leaks.watch(own_root(&format!("symlinked-{dir}")));
         fs::remove_dir(root.join(dir)).unwrap();
         std::os::unix::fs::symlink("/etc", root.join(dir)).unwrap();
         chown(&root.join(dir), OWNER);
-        let out = run([
+        let out = leaks.run([
             "--root".as_ref(),
             root.as_os_str(),
             "--".as_ref(),
@@ -458,17 +525,17 @@ fn symlinked_mount_points_are_refused() {
         ]);
         refused(&out, &format!("refusing mount point /{dir}: is a symlink"));
     }
-    before.assert_unchanged();
 }
 
 #[test]
 fn missing_mount_points_are_made() {
     require_root!();
-    let root = own_root("missing-mount-points");
+    let leaks = LeakCheck::start();
+    let root = leaks.watch(own_root("missing-mount-points"));
     for dir in ["proc", "sys", "dev"] {
         fs::remove_dir(root.join(dir)).unwrap();
     }
-    let out = run([
+    let out = leaks.run([
         "--root".as_ref(),
         root.as_os_str(),
         "--".as_ref(),
@@ -484,11 +551,12 @@ fn missing_mount_points_are_made() {
 #[test]
 fn init_reaps_orphans_forwards_signals_and_keeps_the_status() {
     require_root!();
+    let leaks = LeakCheck::start();
     // Orphans (the double-forked sleeps) are reparented to PID 1 and must be reaped.
     let script = "(sleep 0.1 &); (sleep 0.1 &); sleep 0.5; \
                   ps -o stat,comm | grep -c '^Z' ; cat /proc/1/comm; exit 7";
     let root = shared_root();
-    let out = run([
+    let out = leaks.run([
         "--root".as_ref(),
         root.as_os_str(),
         "--init".as_ref(),
@@ -501,7 +569,8 @@ fn init_reaps_orphans_forwards_signals_and_keeps_the_status() {
     assert_eq!(stdout(&out), "0\ninit\n");
 
     // TERM reaches COMMAND, which is not PID 1 and so dies of it by default.
-    let mut child = tinyjail()
+    let mut child = leaks
+        .tinyjail()
         .args([
             "--root".as_ref(),
             root.as_os_str(),
@@ -512,39 +581,49 @@ fn init_reaps_orphans_forwards_signals_and_keeps_the_status() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut ready = [0u8; 6];
-    use std::io::Read;
-    child
-        .stdout
-        .as_mut()
-        .unwrap()
-        .read_exact(&mut ready)
-        .unwrap();
+    wait_ready(&mut child);
     std::thread::sleep(Duration::from_millis(100));
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
+    send("TERM", child.id());
+    assert_eq!(wait_bounded(child).status.code(), Some(128 + 15));
 
-    // Nothing of the host shows through the init's /proc entries.
-    let out = tinyjail()
-        .env("TJ_HOST_SECRET", "must-not-leak")
-        .args([
-            "--root".as_ref(),
-            root.as_os_str(),
-            "--init".as_ref(),
-            "--".as_ref(),
-        ])
-        .args([
+    // USR1 reaches COMMAND too, which traps it: its status is tinyjail's.
+    let mut child = spawn_with_default_signals(
+        &leaks,
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--init",
+            "--",
             "/bin/sh",
             "-c",
-            "cat /proc/1/cmdline /proc/1/environ 2>/dev/null | tr -d '\\0'; echo",
-        ])
-        .output()
-        .unwrap();
+            "trap 'echo got USR1; exit 70' USR1; echo ready; sleep 100 & wait",
+        ],
+    );
+    wait_ready(&mut child);
+    send("USR1", child.id());
+    let out = wait_bounded(child);
+    assert_eq!(out.status.code(), Some(70), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "got USR1\n");
+
+    // Nothing of the host shows through the init's /proc entries.
+    let out = output(
+        leaks
+            .tinyjail()
+            .env("TJ_HOST_SECRET", "must-not-leak")
+            .args([
+                "--root".as_ref(),
+                root.as_os_str(),
+                "--init".as_ref(),
+                "--".as_ref(),
+            ])
+            .args([
+                "/bin/sh",
+                "-c",
+                "cat /proc/1/cmdline /proc/1/environ 2>/dev/null | tr -d '\\0'; echo",
+            ]),
+    );
     assert_eq!(ok(&out), "\n");
-    let out = run([
+    let out = leaks.run([
         "--root".as_ref(),
         root.as_os_str(),
         "--init".as_ref(),
@@ -557,26 +636,30 @@ fn init_reaps_orphans_forwards_signals_and_keeps_the_status() {
 #[test]
 fn oom_score_adj_is_reset() {
     require_root!();
+    let leaks = LeakCheck::start();
     let script = format!(
-        "echo 500 > /proc/self/oom_score_adj; exec {} --root {} -- cat /proc/self/oom_score_adj",
+        "echo 500 > /proc/self/oom_score_adj; exec {} --id {} --root {} -- cat /proc/self/oom_score_adj",
         env!("CARGO_BIN_EXE_tinyjail"),
+        leaks.id(),
         shared_root().display()
     );
-    let out = std::process::Command::new("/bin/bash")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
+    let out = output(
+        Command::new("/bin/bash")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null()),
+    );
     assert_eq!(ok(&out), "0\n");
 }
 
 #[test]
 fn root_that_is_a_symlink_is_refused() {
     require_root!();
-    let dir = scratch("root-symlink");
+    let leaks = LeakCheck::start();
+    let dir = leaks.watch(scratch("root-symlink"));
     let link = dir.join("link");
     std::os::unix::fs::symlink(shared_root(), &link).unwrap();
-    let out = run([
+    let out = leaks.run([
         "--root".as_ref(),
         link.as_os_str(),
         "--".as_ref(),
@@ -588,22 +671,23 @@ fn root_that_is_a_symlink_is_refused() {
 #[test]
 fn works_where_the_host_has_no_proc_or_sys_mounted() {
     require_root!();
+    let leaks = LeakCheck::start().whole_mount_table();
     // As in an early initramfs: a mount namespace (of the test's own) without /proc and
     // /sys. tinyjail mounts what it needs privately.
-    let before = HostState::take();
     let script = format!(
-        "umount -l /sys && umount -l /proc && exec {} --root {} -- /bin/sh -c \
+        "umount -l /sys && umount -l /proc && exec {} --id {} --root {} -- /bin/sh -c \
          'ls /proc/1/ns | wc -l; ls /sys/class/net; grep ^0:: /proc/self/cgroup'",
         env!("CARGO_BIN_EXE_tinyjail"),
+        leaks.id(),
         shared_root().display()
     );
-    let out = std::process::Command::new("unshare")
-        .args(["-m", "sh", "-c", &script])
-        .output()
-        .unwrap();
+    let out = output(
+        Command::new("unshare")
+            .args(["-m", "sh", "-c", &script])
+            .stdin(Stdio::null()),
+    );
     let text = ok(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].parse::<u32>().unwrap() >= 8, "{text}");
     assert_eq!(&lines[1..], ["lo", "0::/"]);
-    before.assert_unchanged();
 }

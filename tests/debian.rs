@@ -16,10 +16,12 @@ fn debian_minbase_root_runs_real_programs() {
         .status()
         .expect("running scripts/debian-root");
     assert!(made.success(), "scripts/debian-root failed");
+    let leaks = LeakCheck::start();
+    let dir = leaks.watch(dir);
 
     let script = "set -e; echo \"bash $BASH_VERSION\"; dpkg -l | grep -c '^ii'; \
                   apt-get --version | head -n 1; ls /proc/1; id -un; cat /etc/debian_version";
-    let out = run([
+    let out = leaks.run([
         "--root".as_ref(),
         dir.as_os_str(),
         "--".as_ref(),
@@ -38,5 +40,6 @@ fn debian_minbase_root_runs_real_programs() {
     }
     assert!(lines.contains(&"root"), "{text}");
     assert!(lines.last().unwrap().starts_with("12."), "{text}");
+    leaks.assert_nothing_left("before removing the root");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -18,6 +18,7 @@ fn own_namespace(kind: &str) -> String {
 #[test]
 fn every_fallback_still_gives_the_whole_container() {
     require_root!();
+    let leaks = LeakCheck::start();
     let root = shared_root();
     let host_time = own_namespace("time");
     for fallback in [
@@ -27,26 +28,19 @@ fn every_fallback_still_gives_the_whole_container() {
         "cgroup-kill",
         "clone3,cgroup-kill",
     ] {
-        let id = format!(
-            "fb-{}",
-            fallback
-                .replace(',', "-")
-                .chars()
-                .take(9)
-                .collect::<String>()
+        let out = output(
+            leaks
+                .tinyjail()
+                .env("TINYJAIL_TEST_FALLBACKS", fallback)
+                .args(["--root".as_ref(), root.as_os_str(), "--".as_ref()])
+                .args([
+                    "/bin/sh",
+                    "-c",
+                    "echo $$; readlink /proc/self/ns/time; grep '^0::' /proc/self/cgroup; \
+                     mkdir /sys/fs/cgroup/sub && sleep 60 & sleep 0.1; echo $! > /sys/fs/cgroup/sub/cgroup.procs; \
+                     ip -o link | grep -c UP; exit 5",
+                ]),
         );
-        let out = tinyjail()
-            .env("TINYJAIL_TEST_FALLBACKS", fallback)
-            .args(["--root".as_ref(), root.as_os_str(), "--id".as_ref(), id.as_ref(), "--".as_ref()])
-            .args([
-                "/bin/sh",
-                "-c",
-                "echo $$; readlink /proc/self/ns/time; grep '^0::' /proc/self/cgroup; \
-                 mkdir /sys/fs/cgroup/sub && sleep 60 & sleep 0.1; echo $! > /sys/fs/cgroup/sub/cgroup.procs; \
-                 ip -o link | grep -c UP; exit 5",
-            ])
-            .output()
-            .unwrap();
         assert_eq!(out.status.code(), Some(5), "{fallback}: {}", stderr(&out));
         let text = stdout(&out);
         let lines: Vec<&str> = text.lines().collect();
@@ -57,61 +51,52 @@ fn every_fallback_still_gives_the_whole_container() {
         );
         assert_eq!(lines[2], "0::/", "{fallback}: {text}");
         assert_eq!(lines[3], "1", "{fallback}: lo not up: {text}");
-        if let Some(h) = cgroup2_hierarchy() {
-            assert!(
-                !h.join("tinyjail").join(&id).exists(),
-                "{fallback}: cgroup left behind"
-            );
-        }
+        // The sleep in the sub-cgroup too: killed, and the cgroups removed.
+        leaks.assert_nothing_left(&format!("with fallback {fallback}"));
     }
-}
-
-fn cgroup2_hierarchy() -> Option<std::path::PathBuf> {
-    let mounts = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    mounts.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        let dash = f.iter().position(|x| *x == "-")?;
-        (f.get(dash + 1) == Some(&"cgroup2")).then(|| f[4].into())
-    })
 }
 
 #[test]
 fn workdir_stays_inside_without_openat2_too() {
     require_root!();
-    let host_dir = scratch("fallback-host-dir");
+    let leaks = LeakCheck::start();
+    let host = Marker::new("fallback-host-dir");
     for fallback in ["", "openat2"] {
         // A directory as stdin is refused up front: through /proc/self/fd/0 it would be a
         // way out, for the workdir and for COMMAND alike.
-        let stdin = fs::File::open(&host_dir).unwrap();
-        let out = tinyjail()
-            .env("TINYJAIL_TEST_FALLBACKS", fallback)
-            .stdin(stdin)
-            .args(["--root".as_ref(), shared_root().as_os_str()])
-            .args([
-                "--workdir",
-                "/proc/self/fd/0",
-                "--",
-                "/bin/touch",
-                "escaped",
-            ])
-            .output()
-            .unwrap();
+        let stdin = fs::File::open(&host.dir).unwrap();
+        let out = output(
+            leaks
+                .tinyjail()
+                .env("TINYJAIL_TEST_FALLBACKS", fallback)
+                .stdin(stdin)
+                .args(["--root".as_ref(), shared_root().as_os_str()])
+                .args([
+                    "--workdir",
+                    "/proc/self/fd/0",
+                    "--",
+                    "/bin/touch",
+                    "escaped",
+                ]),
+        );
         refused(&out, "refusing standard input: is a directory");
-        assert!(!host_dir.join("escaped").exists());
+        host.assert_untouched(&format!("stdin a directory, fallback {fallback:?}"));
         // A magic link is refused (or checked, without openat2); ".." stays inside.
-        let out = tinyjail()
-            .env("TINYJAIL_TEST_FALLBACKS", fallback)
-            .args(["--root".as_ref(), shared_root().as_os_str()])
-            .args(["--workdir", "/proc/self/fd/1", "--", "/bin/pwd"])
-            .output()
-            .unwrap();
+        let out = output(
+            leaks
+                .tinyjail()
+                .env("TINYJAIL_TEST_FALLBACKS", fallback)
+                .args(["--root".as_ref(), shared_root().as_os_str()])
+                .args(["--workdir", "/proc/self/fd/1", "--", "/bin/pwd"]),
+        );
         assert_eq!(out.status.code(), Some(125), "{fallback}: {}", stderr(&out));
-        let out = tinyjail()
-            .env("TINYJAIL_TEST_FALLBACKS", fallback)
-            .args(["--root".as_ref(), shared_root().as_os_str()])
-            .args(["--workdir", "/tmp/../../../tmp", "--", "/bin/pwd"])
-            .output()
-            .unwrap();
+        let out = output(
+            leaks
+                .tinyjail()
+                .env("TINYJAIL_TEST_FALLBACKS", fallback)
+                .args(["--root".as_ref(), shared_root().as_os_str()])
+                .args(["--workdir", "/tmp/../../../tmp", "--", "/bin/pwd"]),
+        );
         assert_eq!(ok(&out), "/tmp\n");
     }
 }

@@ -10,7 +10,7 @@ use std::ffi::CString;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -19,41 +19,6 @@ use common::*;
 
 /// Runs per mount point.
 const RUNS: usize = 40;
-
-/// A host directory with one file in it, outside every root.
-struct HostDir {
-    dir: PathBuf,
-}
-
-impl HostDir {
-    fn new(name: &str) -> HostDir {
-        let dir = scratch(name);
-        fs::write(dir.join("marker"), "untouched").unwrap();
-        HostDir { dir }
-    }
-
-    fn assert_untouched(&self, what: &str) {
-        let names: Vec<_> = fs::read_dir(&self.dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["marker"], "{what}: the host directory changed");
-        assert_eq!(
-            fs::read_to_string(self.dir.join("marker")).unwrap(),
-            "untouched",
-            "{what}"
-        );
-        let shown = self.dir.to_string_lossy();
-        let mounted = fs::read_to_string("/proc/self/mountinfo")
-            .unwrap()
-            .lines()
-            .any(|l| l.split_whitespace().nth(4) == Some(shown.as_ref()));
-        assert!(
-            !mounted,
-            "{what}: something was mounted on the host directory"
-        );
-    }
-}
 
 /// Swaps the names `a` and `b` in one step (`renameat2(RENAME_EXCHANGE)`): at no moment is
 /// either name missing, so tinyjail always finds the directory or the link.
@@ -82,7 +47,7 @@ fn flip(root: &Path, name: &str, target: &Path, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         exchange(&real, &link);
         flips += 1;
-        if flips % 2 == 0 {
+        if flips.is_multiple_of(2) {
             thread::yield_now();
         }
     }
@@ -95,10 +60,10 @@ fn flip(root: &Path, name: &str, target: &Path, stop: &AtomicBool) {
 #[test]
 fn mount_points_swapped_for_host_links_during_setup() {
     require_root!();
+    let leaks = LeakCheck::start().whole_mount_table();
     for name in ["proc", "dev", "sys"] {
-        let host = HostDir::new(&format!("race-{name}-host"));
-        let root = own_root(&format!("race-{name}"));
-        let mounts = HostState::take();
+        let host = Marker::new(&format!("race-{name}-host"));
+        let root = leaks.watch(own_root(&format!("race-{name}")));
         let stop = Arc::new(AtomicBool::new(false));
         let flipper = {
             let (root, target, stop) = (root.clone(), host.dir.clone(), stop.clone());
@@ -107,7 +72,7 @@ fn mount_points_swapped_for_host_links_during_setup() {
 
         let (mut started, mut refused_runs) = (0, 0);
         for _ in 0..RUNS {
-            let out = run([
+            let out = leaks.run([
                 "--root".as_ref(),
                 root.as_os_str(),
                 "--".as_ref(),
@@ -135,7 +100,7 @@ fn mount_points_swapped_for_host_links_during_setup() {
         flipper.join().unwrap();
 
         host.assert_untouched(&format!("/{name} flipping to {}", host.dir.display()));
-        mounts.assert_unchanged();
+        leaks.assert_nothing_left(&format!("after flipping /{name}"));
         assert!(root.join(name).is_dir());
         eprintln!("/{name}: {started} runs started, {refused_runs} refused or saw no mount");
     }
