@@ -100,6 +100,26 @@ fn check_inside_root(shown: &'static [u8]) -> Result<()> {
     ))
 }
 
+/// Where clone3 could not make the time namespace: `unshare(CLONE_NEWTIME)` makes one for
+/// this process's children only, so the process then joins it itself through
+/// /proc/self/ns/time_for_children (not every kernel moves a process there at its exec).
+/// While /proc is still the host's, before the mounts. Kernels without time namespaces say
+/// EINVAL: the container runs without one.
+fn enter_new_time_namespace() -> Result<()> {
+    match sys::unshare(k::CLONE_NEWTIME) {
+        Ok(()) => {}
+        Err(Errno::EINVAL) => return Ok(()),
+        Err(e) => return Err(Error::sys("creating the time namespace", b"", e)),
+    }
+    // Without a /proc to find it in (not even tinyjail's own), the exec still takes the
+    // process there on the kernels that do so.
+    let Ok(ns) = sys::openat(sys::CWD, c"/proc/self/ns/time_for_children", k::O_RDONLY, 0)
+    else {
+        return Ok(());
+    };
+    sys::setns(&ns, k::CLONE_NEWTIME).context("entering the time namespace", b"")
+}
+
 /// Sends a failure to the parent: the exit status, then the formatted line.
 pub fn report(pipe: &Fd, error: &Error) {
     let mut line = Line::new();
@@ -137,11 +157,7 @@ fn setup(child: &Child, strings: Option<StringArea>) -> Result<Infallible> {
     sys::unshare(k::CLONE_NEWCGROUP).context("creating the cgroup namespace", b"")?;
 
     if child.enter_time_namespace {
-        // Kernels without time namespaces say EINVAL: run without one.
-        match sys::unshare(k::CLONE_NEWTIME) {
-            Ok(()) | Err(Errno::EINVAL) => {}
-            Err(e) => return Err(Error::sys("creating the time namespace", b"", e)),
-        }
+        enter_new_time_namespace()?;
     }
 
     // Mounts: nothing propagates to or from the host from here on.

@@ -16,7 +16,7 @@ pub const NAMESPACES: u64 =
 /// Which side of the fork this is.
 pub enum Side {
     /// The new process. `enter_time_namespace` is set when the time namespace could not be
-    /// made at clone time; the child then unshares it itself, and its exec enters it.
+    /// made at clone time; the child then makes it and joins it itself.
     Child { enter_time_namespace: bool },
     /// `in_cgroup` is false when the child could not be started in its cgroup; the parent
     /// then moves it there before releasing it.
@@ -27,8 +27,8 @@ pub enum Side {
 /// `clone(2)` where clone3 is missing (ENOSYS, also what some seccomp profiles answer).
 ///
 /// `CLONE_NEWTIME` can be given to clone3 only (its bit means something else to clone), and
-/// kernels before 5.8-ish refuse it there with EINVAL; in both cases the child unshares the
-/// time namespace itself instead. `CLONE_INTO_CGROUP` (5.7) starts the child in its cgroup
+/// kernels without time namespaces (before 5.6, or built without them) refuse it there with
+/// EINVAL; in both cases the child makes the time namespace itself instead. `CLONE_INTO_CGROUP` (5.7) starts the child in its cgroup
 /// from its first instruction; where it is refused the parent moves the child instead.
 pub fn spawn(cgroup: Option<&Fd>, network: bool, fallbacks: Fallbacks) -> Result<Side> {
     let mut flags = NAMESPACES;

@@ -36,7 +36,7 @@ fn every_fallback_still_gives_the_whole_container() {
                 .args([
                     "/bin/sh",
                     "-c",
-                    "echo $$; readlink /proc/self/ns/time; grep '^0::' /proc/self/cgroup; \
+                    "echo $$; readlink /proc/$$/ns/time; grep '^0::' /proc/self/cgroup; \
                      mkdir /sys/fs/cgroup/sub && sleep 60 & sleep 0.1; echo $! > /sys/fs/cgroup/sub/cgroup.procs; \
                      ip -o link | grep -c UP; exit 5",
                 ]),

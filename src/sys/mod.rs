@@ -514,6 +514,12 @@ pub fn unshare(flags: u32) -> Result<()> {
     unsafe { syscall1(Sysno::unshare, flags as usize) }.map(drop)
 }
 
+/// `setns(2)`: joins the namespace of type `kind` that `ns` refers to.
+pub fn setns(ns: &Fd, kind: u32) -> Result<()> {
+    // SAFETY: no memory is passed.
+    unsafe { syscall2(Sysno::setns, ns.0 as usize, kind as usize) }.map(drop)
+}
+
 /// `wait4(2)` for one child, retried on interruption. Returns the raw wait status.
 pub fn wait_pid(pid: u32) -> Result<u32> {
     let mut status = 0i32;
