@@ -17,12 +17,13 @@
 #   TJ_CONSOLE        serial console device name for the kernel command line
 #   TJ_BUSYBOX_SRC    static busybox for the guest, copied into the cache; empty:
 #                     busybox-static of TJ_DEB_SUITE/TJ_DEB_ARCH is downloaded
+#   TJ_MACHINE        the guest's `uname -m`
 #   TJ_ELF_MACHINE    ELF class and e_machine of the guest's binaries ("64 62")
 #   TJ_RUST_TARGET    Rust target of the tinyjail binary (scripts/build-all);
 #                     empty: the host's own, target/release/tinyjail
 #
-# Adding an architecture means adding a branch below; the scripts only use
-# these variables.
+# Adding an architecture, or another kernel for one (x86_64-5.10), means
+# adding a branch below; the scripts only use these variables.
 
 TJ_ARCH="${TJ_ARCH:-x86_64}"
 
@@ -39,6 +40,26 @@ case "$TJ_ARCH" in
         TJ_CONSOLE=ttyS0
         # Native architecture: the host's busybox-static is the guest's.
         TJ_BUSYBOX_SRC=/bin/busybox
+        TJ_MACHINE=x86_64
+        TJ_ELF_MACHINE='64 62'
+        TJ_RUST_TARGET=
+        ;;
+    x86_64-5.10)
+        # The old-kernel row: x86_64 with bullseye's 5.10 LTS kernel, below
+        # several features tinyjail uses where they exist (cgroup.kill 5.14,
+        # memory.peak 5.19; see README.md). Same busybox, initramfs and
+        # cases as x86_64; the kernel comes through the private apt
+        # configuration, as for the foreign architectures.
+        TJ_DEB_ARCH=amd64
+        TJ_DEB_SUITE=bullseye
+        TJ_KERNEL_META=linux-image-cloud-amd64
+        TJ_KERNEL_GLOB='boot/vmlinuz-%V'
+        TJ_QEMU=qemu-system-x86_64
+        TJ_QEMU_PKG=qemu-system-x86
+        TJ_QEMU_MACHINE='-machine pc -accel tcg -cpu max'
+        TJ_CONSOLE=ttyS0
+        TJ_BUSYBOX_SRC=/bin/busybox
+        TJ_MACHINE=x86_64
         TJ_ELF_MACHINE='64 62'
         TJ_RUST_TARGET=
         ;;
@@ -54,6 +75,7 @@ case "$TJ_ARCH" in
         TJ_QEMU_MACHINE='-machine virt -accel tcg -cpu cortex-a57'
         TJ_CONSOLE=ttyAMA0
         TJ_BUSYBOX_SRC=
+        TJ_MACHINE=aarch64
         TJ_ELF_MACHINE='64 183'
         TJ_RUST_TARGET=aarch64-unknown-linux-musl
         ;;
@@ -69,6 +91,7 @@ case "$TJ_ARCH" in
         TJ_QEMU_MACHINE='-machine virt -accel tcg -cpu cortex-a15'
         TJ_CONSOLE=ttyAMA0
         TJ_BUSYBOX_SRC=
+        TJ_MACHINE=armv7l
         TJ_ELF_MACHINE='32 40'
         TJ_RUST_TARGET=armv7-unknown-linux-musleabihf
         ;;
@@ -84,11 +107,12 @@ case "$TJ_ARCH" in
         TJ_QEMU_MACHINE='-machine virt -accel tcg -bios default'
         TJ_CONSOLE=ttyS0
         TJ_BUSYBOX_SRC=
+        TJ_MACHINE=riscv64
         TJ_ELF_MACHINE='64 243'
         TJ_RUST_TARGET=riscv64gc-unknown-linux-musl
         ;;
     *)
-        echo "tinyjail-vm: unknown TJ_ARCH=$TJ_ARCH (known: x86_64 aarch64 armv7 riscv64)" >&2
+        echo "tinyjail-vm: unknown TJ_ARCH=$TJ_ARCH (known: x86_64 x86_64-5.10 aarch64 armv7 riscv64)" >&2
         exit 2
         ;;
 esac

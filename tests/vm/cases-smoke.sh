@@ -2,15 +2,21 @@
 # Smoke cases for the VM harness itself (no tinyjail needed): cgroup v2 with
 # cpu/memory/pids, working limits, user namespaces, pivot_root into /rootfs,
 # veth and bridge. Run with: tests/vm/run.sh /bin/busybox tests/vm/cases-smoke.sh
+# (run-all.sh runs it first, in the same boot as the other cases scripts).
 set -eu
 # shellcheck source=tj-lib.sh
 . /lib/tj.sh
 
 cg=/sys/fs/cgroup
 
-# Kill everything in a cgroup, wait until it is empty, remove it.
+# Kill everything in a cgroup, wait until it is empty, remove it. Before
+# Linux 5.14 there is no cgroup.kill: SIGKILL to each listed process instead.
 cg_remove() {
-    echo 1 >"$1/cgroup.kill"
+    if [ -e "$1/cgroup.kill" ]; then
+        echo 1 >"$1/cgroup.kill"
+    else
+        for p in $(cat "$1/cgroup.procs"); do kill -KILL "$p" 2>/dev/null || true; done
+    fi
     i=0
     while ! grep -qx 'populated 0' "$1/cgroup.events" && [ "$i" -lt 50 ]; do
         sleep 0.1
@@ -40,6 +46,56 @@ for c in cpu memory pids; do
     fi
 done
 tj_info "controllers: $(cat "$cg/cgroup.controllers")"
+
+# --- What the kernel has of what tinyjail uses --------------------------------
+# Each with the release that brought it. What an older kernel lacks, the cases check
+# tinyjail's fallback for instead. What a kernel lacks although its release has it
+# (required) means a probe here is wrong or the kernel is built without it, and the
+# cases would check the wrong path: that fails. Time namespaces need the
+# architecture's support too (32-bit arm has none), hence optional.
+#
+# The system calls are found by their symbols (sys_X after the architecture's prefix,
+# such as __x64_), CLONE_INTO_CGROUP by a function it brought, in /proc/kallsyms:
+# read only up to the last one found (all in its first sixth), since reading it whole
+# takes seconds under TCG.
+syms=$(awk '{ n = $3; sub(/^_*[a-z0-9]*_sys_/, "sys_", n) }
+    n ~ /^(sys_clone3|sys_openat2|sys_close_range|cgroup_css_set_put_fork)$/ && !(n in seen) {
+        seen[n] = 1; printf "%s ", n; if (++found == 4) exit }' /proc/kallsyms 2>/dev/null) || true
+have= missing= wrong=
+# feature NAME RELEASE required|optional PROBE...: NAME is had if PROBE succeeds.
+feature() {
+    _name=$1 _since=$2 _need=$3
+    shift 3
+    if "$@"; then
+        have="$have $_name"
+    else
+        missing="$missing $_name($_since)"
+        if [ "$_need" = required ] && tj_kernel_at_least "$_since"; then
+            wrong="$wrong $_name($_since)"
+        fi
+    fi
+}
+in_syms() { case " $syms " in *" $1 "*) return 0 ;; esac; return 1; }
+feature clone3 5.3 required in_syms sys_clone3
+feature openat2 5.6 required in_syms sys_openat2
+feature time-namespaces 5.6 optional test -e /proc/self/ns/time
+# The exec enters a time namespace unshared before it (not in 6.1, in 6.12).
+feature exec-enters-time-namespace "after 6.1" optional \
+    tj_kernel_symbol exec_task_namespaces switch_task_namespaces
+feature CLONE_INTO_CGROUP 5.7 required in_syms cgroup_css_set_put_fork
+feature close_range 5.9 required in_syms sys_close_range
+feature cgroup.kill 5.14 required tj_cgroup_has cgroup.kill
+feature memory.peak 5.19 required tj_cgroup_has memory.peak
+# Not in 5.10, in 6.1: which release brought it is not checked here.
+feature pids.peak "after 5.10" optional tj_cgroup_has pids.peak
+tj_info "kernel $(uname -r) has:${have:- nothing}; lacks:${missing:- nothing}"
+if [ -z "$syms" ]; then
+    tj_fail kernel-features "no system call symbols in /proc/kallsyms"
+elif [ -n "$wrong" ]; then
+    tj_fail kernel-features "missing though the release has them:$wrong"
+else
+    tj_pass kernel-features
+fi
 
 # --- Limits are enforced -----------------------------------------------------
 echo "+cpu +memory +pids" >"$cg/cgroup.subtree_control"
@@ -86,6 +142,9 @@ else
 fi
 tj_info "cpu.max 10%: usage_usec=${usage:-?} over ~1s, nr_throttled=${throttled:-?}"
 cg_remove "$cg/smoke-cpu"
+# Back to no controllers enabled at the root, as the VM starts, for the cases scripts
+# that run after this one in the same boot.
+echo "-cpu -memory -pids" >"$cg/cgroup.subtree_control"
 
 # --- User namespaces ---------------------------------------------------------
 if ! busybox unshare --help >/dev/null 2>&1; then

@@ -7,11 +7,12 @@
 # riscv64) take both from Debian through a private apt configuration under
 # the cache directory (own sources.list, lists and dpkg status), so that the
 # host's apt sources, architectures and installed packages stay as they are:
-# nothing foreign is installed, the packages are only unpacked.
+# nothing foreign is installed, the packages are only unpacked. x86_64-5.10
+# takes its kernel (bullseye's) that way too, and the host's busybox.
 #
 # Usage: tests/vm/fetch.sh
-# Env:   TJ_ARCH            guest architecture: x86_64 (default), aarch64,
-#                           armv7, riscv64 (see arch.sh)
+# Env:   TJ_ARCH            guest architecture: x86_64 (default), x86_64-5.10,
+#                           aarch64, armv7, riscv64 (see arch.sh)
 #        TINYJAIL_VM_CACHE  cache directory (default /var/cache/tinyjail-vm)
 #        TJ_VM_REFRESH=1    re-resolve and re-download the kernel (and the
 #                           busybox of a foreign architecture)

@@ -7,7 +7,8 @@
 # over / and chrooting. With `tj.tmpfsroot` on the kernel command line,
 # stage 1 first copies the initramfs onto a tmpfs and switch_roots to it, so
 # that pivot_root works. Stage 2 mounts the usual filesystems, loads kernel
-# modules, runs /cases.sh and powers off.
+# modules, runs the scripts in /cases (in the order of /cases/order) and
+# powers off.
 
 bb=/bin/busybox
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -81,11 +82,16 @@ fi
 
 echo "TJBOOT uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r) cpus=$(nproc)"
 
-# Run the cases; the script prints TJRESULT lines and finally TJDONE.
+# Run the cases scripts in the order run.sh wrote, one after the other in
+# this boot; each prints TJRESULT lines and finally TJDONE.
 export TJ_ROOTFS=/rootfs TJ_BIN=/bin/tinyjail HOME=/root
 cd /
-sh /cases.sh </dev/null 2>&1
-echo "TJEXIT $?"
+while read -r script; do
+    [ -n "$script" ] || continue
+    echo "TJSCRIPT $script uptime=$(cut -d' ' -f1 /proc/uptime)s"
+    sh "/cases/$script" </dev/null 2>&1
+    echo "TJEXIT $script $? uptime=$(cut -d' ' -f1 /proc/uptime)s"
+done </cases/order
 echo "TJEND uptime=$(cut -d' ' -f1 /proc/uptime)s"
 
 # Kernel log for post-mortem reading (run.sh shows the whole log on failure).

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Boot a small cgroup-v2-only Linux VM and run a cases script inside it.
+# Boot a small cgroup-v2-only Linux VM and run cases scripts inside it, in one boot.
 #
-# Usage: tests/vm/run.sh TINYJAIL_BINARY CASES_SCRIPT
+# Usage: tests/vm/run.sh TINYJAIL_BINARY CASES_SCRIPT...
 #
 # The guest has /bin/tinyjail (TINYJAIL_BINARY), busybox, a container root
 # at /rootfs owned by uid/gid 1000, cgroup2 at /sys/fs/cgroup, and the
-# helpers /lib/tj.sh. CASES_SCRIPT runs as root under busybox sh and prints
+# helpers /lib/tj.sh. Each CASES_SCRIPT runs in turn, in the same boot, as
+# root under busybox sh, and prints
 #   TJRESULT <case> PASS | TJRESULT <case> FAIL <reason> | TJRESULT <case> SKIP <reason>
-# lines and finally TJDONE. Exit status 0 only if TJDONE was seen, at least
-# one result was reported, no case failed and the script exited 0.
+# lines and finally TJDONE. Exit status 0 only if every script printed
+# TJDONE and exited 0, at least one result was reported, no case failed and
+# no case name was reported twice.
 #
-# Env: TJ_ARCH            guest architecture: x86_64 (default), aarch64, armv7,
-#                         riscv64 (see arch.sh)
+# Env: TJ_ARCH            guest architecture: x86_64 (default), x86_64-5.10,
+#                         aarch64, armv7, riscv64 (see arch.sh)
 #      TINYJAIL_VM_CACHE  kernel cache (default /var/cache/tinyjail-vm)
 #      TJ_VM_TIMEOUT      seconds before the VM is killed (default 300)
 #      TJ_VM_MEM          guest memory in MiB (default 512)
@@ -32,11 +34,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 log() { echo "run.sh: $*" >&2; }
 die() { echo "run.sh: error: $*" >&2; exit 2; }
 
-[ "$#" -eq 2 ] || die "usage: $0 TINYJAIL_BINARY CASES_SCRIPT"
+[ "$#" -ge 2 ] || die "usage: $0 TINYJAIL_BINARY CASES_SCRIPT..."
 tj_bin=$1
-cases=$2
+shift
+cases=("$@")
 [ -f "$tj_bin" ] || die "tinyjail binary not found: $tj_bin"
-[ -f "$cases" ] || die "cases script not found: $cases"
+declare -A case_seen=()
+for c in "${cases[@]}"; do
+    [ -f "$c" ] || die "cases script not found: $c"
+    [ -z "${case_seen[${c##*/}]:-}" ] || die "two cases scripts named ${c##*/}"
+    case_seen[${c##*/}]=1
+done
 # An ELF binary must be one for the guest (a script is taken as it is).
 tj_elf=$(tj_elf_machine "$tj_bin")
 if [ -n "$tj_elf" ] && [ "$tj_elf" != "$TJ_ELF_MACHINE" ]; then
@@ -59,7 +67,7 @@ trap 'exit 130' INT TERM
 root=$work/root
 
 # --- Guest root --------------------------------------------------------------
-mkdir -p "$root"/{bin,dev,etc,lib/modules,proc,root,sys,tmp,newroot}
+mkdir -p "$root"/{bin,cases,dev,etc,lib/modules,proc,root,sys,tmp,newroot}
 ln -s bin "$root/sbin"
 mkdir -p "$root/usr"
 ln -s ../bin "$root/usr/bin"
@@ -72,8 +80,13 @@ cp "$tj_bin" "$root/bin/tinyjail"
 chmod 0755 "$root/bin/busybox" "$root/bin/tinyjail"
 cp "$here/init.sh" "$root/init"
 cp "$here/tj-lib.sh" "$root/lib/tj.sh"
-cp "$cases" "$root/cases.sh"
-chmod 0755 "$root/init" "$root/cases.sh"
+# The cases scripts by name, and the order /init runs them in.
+for c in "${cases[@]}"; do
+    cp "$c" "$root/cases/${c##*/}"
+    chmod 0755 "$root/cases/${c##*/}"
+    echo "${c##*/}" >>"$root/cases/order"
+done
+chmod 0755 "$root/init"
 cat >"$root/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 tj:x:1000:1000:tj:/tmp:/bin/sh
@@ -86,7 +99,7 @@ nogroup:x:65534:
 EOF
 
 # A dynamically linked tinyjail needs its libraries (native arch only).
-if [ "$TJ_ARCH" = "$(uname -m)" ] && ldd "$tj_bin" >/dev/null 2>&1; then
+if [ "$TJ_MACHINE" = "$(uname -m)" ] && ldd "$tj_bin" >/dev/null 2>&1; then
     log "tinyjail binary is dynamically linked; copying its libraries"
     ldd "$tj_bin" | grep -o '/[^ ]*' | while read -r lib; do
         mkdir -p "$root$(dirname "$lib")"
@@ -199,29 +212,71 @@ problems=()
 [ "$qemu_rc" = 124 ] && problems+=("VM timed out after ${timeout_s}s")
 [ "$qemu_rc" != 0 ] && [ "$qemu_rc" != 124 ] && problems+=("qemu exited with status $qemu_rc")
 
+# The protocol lines, in order: TJSCRIPT NAME uptime=S opens a script's lines,
+# TJDONE ends them, TJEXIT NAME STATUS uptime=S follows its exit (from /init).
+declare -A result_seen=() script_done=() script_status=() script_start=() script_time=()
+current=
 passed=0 failed=0 skipped=0
 while IFS= read -r line; do
-    echo "$line"
-    read -r kind _ status _ <<<"$line"
-    [ "$kind" = TJRESULT ] || continue
-    case "${status:-}" in
-        PASS) passed=$((passed + 1)) ;;
-        SKIP) skipped=$((skipped + 1)) ;;
-        FAIL) failed=$((failed + 1)) ;;
-        *) failed=$((failed + 1)); problems+=("malformed result line: $line") ;;
+    read -r kind name status uptime _ <<<"$line"
+    if [ "$kind" != TJDONE ] && [ "$kind" != TJINFO ] && [ -z "${status:-}" ]; then
+        failed=$((failed + 1))
+        problems+=("malformed line: $line")
+        continue
+    fi
+    case $kind in
+        TJSCRIPT)
+            echo "$line"
+            current=$name
+            uptime=${status#uptime=}
+            script_start[$name]=${uptime%s}
+            ;;
+        TJDONE) [ -z "$current" ] || script_done[$current]=1 ;;
+        TJEXIT)
+            script_status[$name]=$status
+            uptime=${uptime#uptime=}
+            script_time[$name]=$(awk -v a="${script_start[$name]:-0}" -v b="${uptime%s}" \
+                'BEGIN { printf "%.1f", b - a }')
+            current=
+            ;;
+        TJINFO) echo "$line" ;;
+        TJRESULT)
+            echo "$line"
+            case "${status:-}" in
+                PASS) passed=$((passed + 1)) ;;
+                SKIP) skipped=$((skipped + 1)) ;;
+                FAIL) failed=$((failed + 1)) ;;
+                *) failed=$((failed + 1)); problems+=("malformed result line: $line") ;;
+            esac
+            if [ -n "${result_seen[$name]:-}" ]; then
+                problems+=("case $name reported twice")
+            fi
+            result_seen[$name]=1
+            ;;
     esac
-done < <(grep -E '^TJ(RESULT|INFO) ' "$clean" || true)
+done < <(grep -E '^TJ(RESULT|INFO|SCRIPT|EXIT) |^TJDONE$' "$clean" || true)
 
 boot_line=$(grep -m1 '^TJBOOT ' "$clean" || true)
-exit_line=$(grep -m1 '^TJEXIT ' "$clean" || true)
-grep -qx 'TJDONE' "$clean" || problems+=("TJDONE not seen")
 [ $((passed + failed + skipped)) -gt 0 ] || problems+=("no TJRESULT lines")
-if [ -n "$exit_line" ] && [ "$exit_line" != "TJEXIT 0" ]; then
-    problems+=("cases script exited with status ${exit_line#TJEXIT }")
-fi
+times=()
+for c in "${cases[@]}"; do
+    c=${c##*/}
+    if [ -z "${script_start[$c]:-}" ]; then
+        problems+=("$c did not start")
+        continue
+    fi
+    [ -n "${script_done[$c]:-}" ] || problems+=("$c: TJDONE not seen")
+    case ${script_status[$c]:-} in
+        0) ;;
+        '') problems+=("$c did not finish") ;;
+        *) problems+=("$c exited with status ${script_status[$c]}") ;;
+    esac
+    times+=("$c ${script_time[$c]:-?}s")
+done
 [ "$failed" -eq 0 ] || problems+=("$failed case(s) failed")
 
 log "${boot_line:-no TJBOOT line}; wall time ${wall}s"
+log "cases scripts: $(printf '%s, ' "${times[@]}" | sed 's/, $//')"
 if [ "${#problems[@]}" -gt 0 ]; then
     echo "===== console log =====" >&2
     cat "$clean" >&2
