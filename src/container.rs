@@ -113,8 +113,7 @@ fn enter_new_time_namespace() -> Result<()> {
     }
     // Without a /proc to find it in (not even tinyjail's own), the exec still takes the
     // process there on the kernels that do so.
-    let Ok(ns) = sys::openat(sys::CWD, c"/proc/self/ns/time_for_children", k::O_RDONLY, 0)
-    else {
+    let Ok(ns) = sys::openat(sys::CWD, c"/proc/self/ns/time_for_children", k::O_RDONLY, 0) else {
         return Ok(());
     };
     sys::setns(&ns, k::CLONE_NEWTIME).context("entering the time namespace", b"")
@@ -143,6 +142,13 @@ fn setup(child: &Child, strings: Option<StringArea>) -> Result<Infallible> {
     // list is already empty (the parent dropped it before the fork).
     sys::setresgid(0).context("setting group ID", b"0")?;
     sys::setresuid(0).context("setting user ID", b"0")?;
+
+    // A session of its own, without a controlling terminal: a container that kept the
+    // caller's terminal could type commands into the caller's shell with TIOCSTI, or read
+    // what is typed there through /dev/tty (the class of CVE-2017-5226). Standard input,
+    // output and error stay whatever they are; the terminal's signals reach tinyjail, which
+    // forwards them.
+    sys::setsid().context("starting a session", b"")?;
 
     // Die with the parent. Set after the last ID change, which clears it; then check that
     // the parent did not die before it was set.

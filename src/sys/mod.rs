@@ -14,7 +14,7 @@ use core::ptr::{null, null_mut};
 
 use linux_raw_sys::general as k;
 use linux_raw_sys::prctl as pr;
-use syscalls::{syscall1, syscall2, syscall3, syscall4, syscall5, syscall6, Sysno};
+use syscalls::{syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6, Sysno};
 
 pub use syscalls::Errno;
 
@@ -512,6 +512,12 @@ pub fn clone_fork(flags: u64) -> Result<u32> {
 pub fn unshare(flags: u32) -> Result<()> {
     // SAFETY: no memory is passed.
     unsafe { syscall1(Sysno::unshare, flags as usize) }.map(drop)
+}
+
+/// `setsid(2)`: a new session with this process as its leader, and no controlling terminal.
+pub fn setsid() -> Result<()> {
+    // SAFETY: no arguments.
+    unsafe { syscall0(Sysno::setsid) }.map(drop)
 }
 
 /// `setns(2)`: joins the namespace of type `kind` that `ns` refers to.
