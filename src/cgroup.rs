@@ -8,9 +8,10 @@
 //! to give them.
 //!
 //! The container's cgroup is locked (`flock`) for as long as tinyjail runs; one whose lock
-//! is free belongs to a tinyjail that was killed, and the next start removes it. Below a
-//! `--cgroup-parent`, which other programs share, only cgroups that bear tinyjail's mark
-//! (the extended attribute [`MARK`], which only the host's root can set) are ever removed.
+//! is free belongs to a tinyjail that was killed, and the next start removes it. Only
+//! cgroups that bear tinyjail's mark (the extended attribute [`MARK`], which only the host's
+//! root can set) are ever removed that way: a `--cgroup-parent` is shared with other
+//! programs, and even `/tinyjail` may hold a cgroup somebody else made.
 
 use core::ffi::CStr;
 
@@ -191,7 +192,7 @@ pub fn create(
     // takes it exclusively, so that a sweep never mistakes a cgroup that another tinyjail
     // has just made (and not locked yet) for a stale one.
     if sys::flock(&parent.dir, Lock::TryExclusive).is_ok() {
-        sweep_stale(&parent.dir, own_parent);
+        sweep_stale(&parent.dir);
     }
     let _ = sys::flock(&parent.dir, Lock::Shared);
 
@@ -201,14 +202,13 @@ pub fn create(
     match sys::mkdirat(parent.dir.dir(), name_c, 0o755) {
         Ok(()) => {}
         Err(Errno::EEXIST) => {
-            // Left by a tinyjail that was killed, or in use by a running container. Below a
-            // --cgroup-parent it may be anybody's: only one with tinyjail's mark is touched.
-            if !own_parent && !is_marked(&parent.dir, name_c) {
+            // Left by a tinyjail that was killed, or in use by a running container, or
+            // anybody's: only one with tinyjail's mark is touched.
+            if !is_marked(&parent.dir, name_c) {
                 return Err(Error::input(
                     "--id",
                     id_option(slots),
-                    "names a cgroup that exists already in the --cgroup-parent (not one of \
-                     tinyjail's)",
+                    "names a cgroup that exists already and is not one of tinyjail's",
                 ));
             }
             if !remove_if_stale(&parent.dir, name_c) {
@@ -316,11 +316,11 @@ fn enable(dir: &Fd, wanted: &[&'static [u8]]) -> Result<()> {
     Ok(())
 }
 
-/// Removes the cgroups below the parent whose tinyjail is gone: every one in tinyjail's
-/// own parent, only those with tinyjail's mark in a `--cgroup-parent`.
-fn sweep_stale(parent: &Fd, own_parent: bool) {
+/// Removes the cgroups below the parent that bear tinyjail's mark and whose tinyjail is
+/// gone. Any other cgroup there, even in `/tinyjail`, is somebody else's and never touched.
+fn sweep_stale(parent: &Fd) {
     for_each_subdir(parent, |name| {
-        if own_parent || is_marked(parent, name) {
+        if is_marked(parent, name) {
             remove_if_stale(parent, name);
         }
     });

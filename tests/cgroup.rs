@@ -326,7 +326,7 @@ fn below_a_custom_parent_only_tinyjails_marked_cgroups_are_removed() {
     ));
     refused(
         &out,
-        &format!("--id {foreign}: names a cgroup that exists already in the --cgroup-parent"),
+        &format!("--id {foreign}: names a cgroup that exists already and is not one of tinyjail's"),
     );
 
     // The next start in that parent removes the killed run's cgroup and only that.
@@ -341,4 +341,29 @@ fn below_a_custom_parent_only_tinyjails_marked_cgroups_are_removed() {
     fs::remove_dir(h.join(&top)).unwrap();
     assert!(swept, "the killed run's cgroup was not swept");
     assert!(foreign_kept, "a cgroup that is not tinyjail's was removed");
+}
+
+/// Even in `/tinyjail`, a cgroup that tinyjail did not make (no mark) is never swept, and
+/// the processes in it are never killed.
+#[test]
+fn a_foreign_cgroup_in_tinyjails_parent_is_left_alone() {
+    require_cgroup2!();
+    let h = hierarchy().unwrap();
+    let leaks = LeakCheck::start();
+    let foreign = h.join("tinyjail").join(leaks.id());
+    fs::create_dir_all(&foreign).unwrap();
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    fs::write(foreign.join("cgroup.procs"), sleeper.id().to_string()).unwrap();
+
+    ok(&leaks.run_in_root(&["/bin/true"]));
+    let alive = sleeper.try_wait().unwrap().is_none();
+    let kept = foreign.is_dir();
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    assert!(eventually(GRACE, || fs::remove_dir(&foreign).is_ok()));
+    assert!(alive, "a process of somebody else's cgroup was killed");
+    assert!(kept, "somebody else's cgroup was removed");
 }
