@@ -220,6 +220,10 @@ pub fn create(
             }
             sys::mkdirat(parent.dir.dir(), name_c, 0o755).context("making the", shown)?;
         }
+        Err(Errno::EAGAIN) => {
+            return Err(Error::sys("making the", shown, Errno::EAGAIN)
+                .hint("cgroup.max.depth or cgroup.max.descendants of a cgroup above is reached"))
+        }
         Err(e) => return Err(Error::sys("making the", shown, e)),
     }
     let dir = sys::openat(parent.dir.dir(), name_c, k::O_RDONLY | k::O_DIRECTORY, 0)
@@ -307,7 +311,10 @@ fn enable(dir: &Fd, wanted: &[&'static [u8]]) -> Result<()> {
         write_file(dir, c"cgroup.subtree_control", line.as_bytes()).map_err(|e| {
             let e = Error::sys("enabling the controller", controller, e);
             if e.errno == Some(Errno::EBUSY) {
-                e.hint("the cgroup parent holds processes of its own (no-internal-processes rule)")
+                e.hint(
+                    "a cgroup on the way to the container's holds processes of its own \
+                     (no-internal-processes rule)",
+                )
             } else {
                 e
             }

@@ -173,7 +173,8 @@ impl Tokens {
                 CStr::from_bytes_with_nul(tail).unwrap_or(c"")
             }
             None => {
-                if self.next >= argv.count() {
+                // `--hostname -- sh` is far more likely a forgotten value than a hostname.
+                if self.next >= argv.count() || argv.arg(self.next).to_bytes() == b"--" {
                     return Err(Error::input("option", bytes, "needs a value"));
                 }
                 let v = argv.arg(self.next);
@@ -363,6 +364,15 @@ mod tests {
         assert_eq!(refused(&[c"--root", c"/r"]).doing, "COMMAND");
         assert_eq!(refused(&[c"--root", c"/r", c"--"]).doing, "COMMAND");
         assert_eq!(refused(&[c"--root"]).detail, "needs a value");
+        for option in [
+            c"--env",
+            c"--hostname",
+            c"--cgroup-parent",
+            c"--network-bridge",
+        ] {
+            let e = refused(&[c"--root", c"/r", option, c"--", c"sh"]);
+            assert_eq!(e.detail, "needs a value", "{option:?}");
+        }
         assert_eq!(
             refused(&[c"--root", c"/r", c"--bogus", c"sh"]).doing,
             "unknown option"
@@ -461,6 +471,81 @@ mod tests {
     }
 
     #[test]
+    fn addresses_a_host_cannot_have() {
+        for (option, bad, why) in [
+            (
+                c"--ip-address",
+                c"0.0.0.0/24",
+                "is not a host address (0.0.0.0/8)",
+            ),
+            (
+                c"--peer-ip-address",
+                c"0.0.0.0/0",
+                "is not a host address (0.0.0.0/8)",
+            ),
+            (
+                c"--ip-address",
+                c"127.0.0.2/8",
+                "is a loopback address (127.0.0.0/8)",
+            ),
+            (
+                c"--ip-address",
+                c"224.0.0.1/4",
+                "is a multicast address (224.0.0.0/4)",
+            ),
+            (
+                c"--ip-address",
+                c"255.255.255.255/32",
+                "is the broadcast address",
+            ),
+            (c"--ip-address", c"::/64", "is the unspecified address (::)"),
+            (c"--ip-address", c"::1/128", "is the loopback address (::1)"),
+            (
+                c"--ip-address",
+                c"ff02::1/64",
+                "is a multicast address (ff00::/8)",
+            ),
+            (c"--default-route", c"::", "is the unspecified address (::)"),
+            (
+                c"--default-route",
+                c"0.0.0.0",
+                "is not a host address (0.0.0.0/8)",
+            ),
+        ] {
+            let e = refused(&[c"--root", c"/r", option, bad, c"sh"]);
+            assert_eq!(e.doing.as_bytes(), option.to_bytes(), "{bad:?}");
+            assert_eq!(e.detail, why, "{bad:?}");
+        }
+        // Near misses that are host addresses.
+        for good in [
+            c"1.0.0.1/8",
+            c"126.255.255.254/8",
+            c"223.255.255.1/24",
+            c"::2/64",
+        ] {
+            plan(&[c"--root", c"/r", c"--peer-ip-address", good, c"sh"]);
+        }
+    }
+
+    #[test]
+    fn peer_and_container_addresses_of_one_family() {
+        let e = refused(&[
+            c"--root",
+            c"/r",
+            c"--peer-ip-address",
+            c"10.9.1.1/30",
+            c"--ip-address",
+            c"fd00::2/64",
+            c"sh",
+        ]);
+        assert_eq!(e.doing, "--ip-address");
+        assert_eq!(
+            e.detail,
+            "must be of the same family (IPv4 or IPv6) as --peer-ip-address"
+        );
+    }
+
+    #[test]
     fn single_value_options_only_once() {
         for option in [
             c"--root",
@@ -503,6 +588,7 @@ mod tests {
             c"",
             c"/tinyjail/x",
             c"tinyjail",
+            c"/x/cgroup.procs",
         ] {
             let e = refused(&[c"--root", c"/r", c"--cgroup-parent", bad, c"sh"]);
             assert_eq!(e.doing, "--cgroup-parent", "{bad:?}");
@@ -518,6 +604,7 @@ mod tests {
             c"../x=1",
             c"a/b=1",
             c"memory.max=1\n2",
+            c"memory.max=",
         ] {
             let e = refused(&[c"--root", c"/r", c"--cgroup", bad, c"sh"]);
             assert_eq!(e.doing, "--cgroup", "{bad:?}");

@@ -59,6 +59,9 @@ fn failure(name: &'static [u8], errno: Errno, exists: bool) -> Error {
         Errno::EACCES if is_dir(name) => e
             .hint("it is a directory")
             .with_status(STATUS_NOT_EXECUTABLE),
+        Errno::EACCES => e
+            .hint("no execute permission, or the root lies on a noexec mount")
+            .with_status(STATUS_NOT_EXECUTABLE),
         _ => e.with_status(STATUS_NOT_EXECUTABLE),
     }
 }

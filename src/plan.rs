@@ -259,6 +259,10 @@ pub fn check_cgroup_option(value: &'static [u8]) -> Result<()> {
             "FILE may hold only A-Z a-z 0-9 . _",
         ));
     }
+    if setting.is_empty() {
+        // Most often a shell variable that is not set: `--cgroup memory.max=$LIMIT`.
+        return Err(Error::input("--cgroup", value, "VALUE is empty"));
+    }
     if setting.contains(&b'\n') {
         return Err(Error::input(
             "--cgroup",
@@ -288,6 +292,10 @@ pub fn check_cgroup_parent(value: &'static [u8]) -> Result<&'static [u8]> {
         if component == b"." || component == b".." {
             return bad("must stay inside the cgroup hierarchy (no . or ..)");
         }
+        // Those are the kernel's interface files of the cgroup above, never cgroups.
+        if component.starts_with(b"cgroup.") {
+            return bad("may not name a cgroup.* file");
+        }
         if !component
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
@@ -300,20 +308,44 @@ pub fn check_cgroup_parent(value: &'static [u8]) -> Result<&'static [u8]> {
 
 /// `--ip-address` and `--peer-ip-address`: an address with its prefix.
 pub fn check_cidr(option: &'static str, value: &'static [u8]) -> Result<IpCidr> {
-    parse_cidr(value).ok_or(Error::input(
+    let cidr = parse_cidr(value).ok_or(Error::input(
         option,
         value,
         "must be ADDRESS/PREFIX, e.g. 10.0.100.2/24 or fd00::2/64",
-    ))
+    ))?;
+    check_host_address(option, value, &cidr.addr)?;
+    Ok(cidr)
 }
 
 /// `--default-route`: an address.
 pub fn check_gateway(value: &'static [u8]) -> Result<IpAddr> {
-    parse_addr(value).ok_or(Error::input(
+    let addr = parse_addr(value).ok_or(Error::input(
         "--default-route",
         value,
         "must be an IPv4 or IPv6 address, e.g. 10.0.100.1",
-    ))
+    ))?;
+    check_host_address("--default-route", value, &addr)?;
+    Ok(addr)
+}
+
+/// An address one host can have on a veth: not unspecified, loopback, multicast or the
+/// broadcast address. The kernel would take some of these without a word and do nothing
+/// useful with them, and refuse others only once the container is half made.
+fn check_host_address(option: &'static str, value: &'static [u8], addr: &IpAddr) -> Result<()> {
+    let refusal = match addr {
+        IpAddr::V4([0, ..]) => Some("is not a host address (0.0.0.0/8)"),
+        IpAddr::V4([127, ..]) => Some("is a loopback address (127.0.0.0/8)"),
+        IpAddr::V4([224..=239, ..]) => Some("is a multicast address (224.0.0.0/4)"),
+        IpAddr::V4([255, 255, 255, 255]) => Some("is the broadcast address"),
+        IpAddr::V6(a) if *a == [0; 16] => Some("is the unspecified address (::)"),
+        IpAddr::V6(a) if a[..15] == [0; 15] && a[15] == 1 => Some("is the loopback address (::1)"),
+        IpAddr::V6([0xff, ..]) => Some("is a multicast address (ff00::/8)"),
+        _ => None,
+    };
+    match refusal {
+        Some(detail) => Err(Error::input(option, value, detail)),
+        None => Ok(()),
+    }
 }
 
 /// `--network-bridge`: a name the kernel accepts for an interface (1 to 15 bytes, not `.`
@@ -362,6 +394,15 @@ pub fn check_network(net: &Network) -> Result<()> {
             b"",
             "and --peer-ip-address cannot be combined (a bridge or a peer address)",
         ));
+    }
+    if let (Some(address), Some(peer)) = (net.address, net.peer_address) {
+        if address.family() != peer.family() {
+            return Err(Error::input(
+                "--ip-address",
+                b"",
+                "must be of the same family (IPv4 or IPv6) as --peer-ip-address",
+            ));
+        }
     }
     let has_link = net.bridge.is_some() || net.peer_address.is_some();
     if net.address.is_some() && !has_link {

@@ -96,6 +96,11 @@ fn spawn_hint(errno: Errno) -> &'static str {
                          kernel.unprivileged_userns_clone) or tinyjail runs inside a chroot"
         }
         Errno::ENOSPC | Errno::EUSERS => "too many namespaces (see /proc/sys/user/max_*)",
+        // clone3 into a cgroup that cannot take a process of its own.
+        Errno::EOPNOTSUPP => {
+            "the cgroup parent may be threaded (cgroup.type), which cannot hold \
+                              a container's cgroup"
+        }
         _ => "",
     }
 }

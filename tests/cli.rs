@@ -196,6 +196,53 @@ fn bad_input_is_refused_and_changes_nothing() {
             ],
             "must stay inside",
         ),
+        (
+            &["--root", &root, "--cgroup", "pids.max=", "--", "/bin/true"],
+            "--cgroup pids.max=: VALUE is empty",
+        ),
+        (
+            &["--root", &root, "--hostname", "--", "/bin/true"],
+            "option --hostname: needs a value",
+        ),
+        (
+            &[
+                "--root",
+                &root,
+                "--network-bridge",
+                "br0",
+                "--ip-address",
+                "0.0.0.0/24",
+                "--",
+                "/bin/true",
+            ],
+            "--ip-address 0.0.0.0/24: is not a host address",
+        ),
+        (
+            &[
+                "--root",
+                &root,
+                "--peer-ip-address",
+                "10.9.1.1/30",
+                "--ip-address",
+                "ff02::1/64",
+                "--",
+                "/bin/true",
+            ],
+            "--ip-address ff02::1/64: is a multicast address",
+        ),
+        (
+            &[
+                "--root",
+                &root,
+                "--peer-ip-address",
+                "10.9.1.1/30",
+                "--ip-address",
+                "fd00::2/64",
+                "--",
+                "/bin/true",
+            ],
+            "--ip-address must be of the same family (IPv4 or IPv6) as --peer-ip-address",
+        ),
     ];
     for (args, expected) in cases {
         let out = run(*args);

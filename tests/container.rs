@@ -442,7 +442,8 @@ fn not_found_is_127_and_not_executable_is_126() {
     assert_eq!(out.status.code(), Some(126));
     assert_eq!(
         stderr(&out),
-        "tinyjail: executing /etc/passwd: Permission denied (EACCES)\n"
+        "tinyjail: executing /etc/passwd: Permission denied (EACCES); no execute permission, \
+         or the root lies on a noexec mount\n"
     );
 }
 

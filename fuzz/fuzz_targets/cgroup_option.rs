@@ -47,6 +47,7 @@ fuzz_target!(|data: &[u8]| {
                 );
                 assert!(file != b"." && file != b"..");
                 assert!(!setting.contains(&b'\n'), "{value:?}");
+                assert!(!setting.is_empty(), "{value:?}");
             }
             Err(e) => assert_error(&e, "--cgroup"),
         }
@@ -56,6 +57,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(value.len() <= 200);
                 for component in value.split(|&b| b == b'/') {
                     assert!(component != b"." && component != b"..", "{value:?}");
+                    assert!(!component.starts_with(b"cgroup."), "{value:?}");
                     assert!(
                         component
                             .iter()
