@@ -1,6 +1,7 @@
 //! `--init`: tinyjail's own minimal init as the container's PID 1. It starts COMMAND as its
-//! child, forwards the signals it gets to it, reaps every orphan that the namespace hands
-//! it, and exits with COMMAND's status (which ends the namespace and everything left in it).
+//! child, in a process group of its own, forwards the signals it gets to that group, reaps
+//! every orphan that the namespace hands it, and exits with COMMAND's status (which ends the
+//! namespace and everything left in it).
 
 use core::convert::Infallible;
 
@@ -22,11 +23,17 @@ pub fn run(
 ) -> Result<Infallible> {
     let pid = sys::clone_fork(0).context("starting COMMAND under --init", b"")?;
     if pid == 0 {
+        // A process group of COMMAND's own (set on both sides of the fork, so that it is
+        // there before either goes on): the init passes each signal on to the whole group,
+        // as a terminal would to its foreground job, and never to itself.
+        let _ = sys::setpgid(0, 0);
         let _ = sys::set_signal_mask(k::SIG_SETMASK, signal_mask);
         let error = exec();
         crate::container::report(report, &error);
         sys::exit(error.status);
     }
+
+    let _ = sys::setpgid(pid, pid);
 
     // The report pipe is COMMAND's now: the parent must see it close at COMMAND's exec, not
     // at the init's exit. (The init never returns, so its `Fd` is never closed again.)
@@ -57,7 +64,7 @@ pub fn run(
                 continue;
             }
         };
-        if signal != k::SIGCHLD {
+        if signal != k::SIGCHLD && sys::kill_group(pid, signal).is_err() {
             let _ = sys::kill(pid, signal);
         }
     }

@@ -27,8 +27,13 @@ pub const CHILD: u64 = bit(k::SIGCHLD);
 /// container itself, so that Ctrl-C or SIGTERM works on any COMMAND.
 const TERMINATING: u64 = bit(k::SIGTERM) | bit(k::SIGINT) | bit(k::SIGHUP) | bit(k::SIGQUIT);
 
-/// `struct signalfd_siginfo` is 128 bytes; `ssi_signo` (u32) comes first.
+/// `struct signalfd_siginfo` is 128 bytes: `ssi_signo` (u32) at 0, `ssi_errno` (i32) at 4,
+/// `ssi_code` (i32) at 8.
 const SIGINFO_LEN: usize = 128;
+const CODE_AT: usize = 8;
+/// `SI_KERNEL`: sent by the kernel itself, which is how a terminal's Ctrl-C (SIGINT),
+/// Ctrl-\ (SIGQUIT) and window change (SIGWINCH) reach its foreground process group.
+const SI_KERNEL: i32 = 0x80;
 
 /// The forwarded signals that tinyjail was not started with ignored: a signal ignored at
 /// start (`nohup`, a shell's `&` for SIGINT) stays ignored, for tinyjail and the container.
@@ -46,6 +51,11 @@ pub fn forwarded() -> u64 {
 /// terminating signal that the container's first process does not take (no handler, not
 /// blocked, not ignored: see /proc/PID/status) ends the container with SIGKILL, and the
 /// status then reads as if that signal had killed it.
+///
+/// The container has a session of its own, away from tinyjail's terminal, so what the
+/// terminal sends to its foreground process group (tinyjail's) goes on to the container's
+/// process group, that of its first process: as if the container were in the foreground
+/// of the terminal. Signals sent to tinyjail by a process go to the first process alone.
 pub fn forward_until_exit(pid: u32, mask: u64, proc: &ProcDir) -> Result<u32> {
     let queue = sys::signalfd(mask | CHILD).context("receiving signals", b"")?;
     let mut ended_by = None;
@@ -65,7 +75,17 @@ pub fn forward_until_exit(pid: u32, mask: u64, proc: &ProcDir) -> Result<u32> {
         if signal == 0 || signal > 64 || bit(signal) & mask == 0 {
             continue;
         }
-        let _ = sys::kill(pid, signal);
+        let code = i32::from_ne_bytes([
+            info[CODE_AT],
+            info[CODE_AT + 1],
+            info[CODE_AT + 2],
+            info[CODE_AT + 3],
+        ]);
+        if code == SI_KERNEL {
+            let _ = sys::kill_group(pid, signal);
+        } else {
+            let _ = sys::kill(pid, signal);
+        }
         if bit(signal) & TERMINATING != 0 && !takes(proc, signal) {
             let _ = sys::kill(pid, k::SIGKILL);
             ended_by = Some(signal);

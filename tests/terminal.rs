@@ -143,3 +143,80 @@ fn the_container_cannot_reach_the_callers_terminal() {
         String::from_utf8_lossy(&echoed)
     );
 }
+
+/// Starts `script` in a container on a pseudo-terminal that is tinyjail's controlling
+/// terminal, types Ctrl-C once the script has printed `ready`, and returns tinyjail's exit
+/// status and what the terminal showed.
+fn ctrl_c(leaks: &LeakCheck, extra: &[&str], script: &str) -> (Option<i32>, String) {
+    let (controller, terminal) = openpty();
+    let mut command = leaks.tinyjail();
+    command
+        .arg("--root")
+        .arg(shared_root())
+        .args(extra)
+        .args(["--", "/bin/sh", "-c", script])
+        .stdin(Stdio::from(terminal.try_clone().unwrap()))
+        .stdout(Stdio::from(terminal.try_clone().unwrap()))
+        .stderr(Stdio::from(terminal));
+    // SAFETY: setsid and ioctl are async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn().unwrap();
+    drop(command);
+    let mut controller = fs::File::from(controller);
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&shown).contains("ready") {
+        let n = controller.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "the terminal closed: {:?}",
+            String::from_utf8_lossy(&shown)
+        );
+        shown.extend_from_slice(&buf[..n]);
+    }
+    std::io::Write::write_all(&mut controller, b"\x03").unwrap();
+    let out = wait_bounded(child);
+    // SAFETY: a valid descriptor; O_NONBLOCK so that an empty queue reads EAGAIN.
+    unsafe {
+        libc::fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&controller),
+            libc::F_SETFL,
+            libc::O_NONBLOCK,
+        )
+    };
+    let _ = controller.read_to_end(&mut shown);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&shown).into_owned(),
+    )
+}
+
+/// Ctrl-C on the caller's terminal reaches the container's processes as it would reach a
+/// foreground job: a pipeline below a shell ends, and a shell's trap runs once the job it
+/// waits for has been interrupted. With `--init`, COMMAND's process group gets it once.
+#[test]
+fn ctrl_c_reaches_the_containers_processes_as_a_foreground_job() {
+    require_root!();
+    let leaks = LeakCheck::start();
+    // `ready` comes from inside the job, so that the shell is waiting on it when the key
+    // comes (a shell between two commands, as PID 1, could miss it).
+    let pipeline = "sleep 100 | (echo ready; exec cat); echo after";
+    let trapped = "trap 'echo trapped' INT; (echo ready; exec sleep 100); echo after; exit 3";
+    for extra in [&[][..], &["--init"][..]] {
+        let (status, shown) = ctrl_c(&leaks, extra, pipeline);
+        assert_eq!(status, Some(130), "{extra:?}: {shown:?}");
+        assert!(!shown.contains("after"), "{extra:?}: {shown:?}");
+
+        let (status, shown) = ctrl_c(&leaks, extra, trapped);
+        assert_eq!(status, Some(3), "{extra:?}: {shown:?}");
+        assert_eq!(shown.matches("trapped").count(), 1, "{extra:?}: {shown:?}");
+        assert!(shown.contains("after"), "{extra:?}: {shown:?}");
+    }
+}

@@ -554,6 +554,19 @@ pub fn kill(pid: u32, signal: u32) -> Result<()> {
     unsafe { syscall2(Sysno::kill, pid as usize, signal as usize) }.map(drop)
 }
 
+/// `kill(2)` of a process group: `signal` to every process in group `pgid`.
+pub fn kill_group(pgid: u32, signal: u32) -> Result<()> {
+    let target = -(pgid as i32) as isize as usize;
+    // SAFETY: no memory is passed.
+    unsafe { syscall2(Sysno::kill, target, signal as usize) }.map(drop)
+}
+
+/// `setpgid(2)`: puts process `pid` (0: this one) in the process group `pgid` (0: its own).
+pub fn setpgid(pid: u32, pgid: u32) -> Result<()> {
+    // SAFETY: no memory is passed.
+    unsafe { syscall2(Sysno::setpgid, pid as usize, pgid as usize) }.map(drop)
+}
+
 /// `execve(2)`. Returns only on failure.
 ///
 /// `argv` and `envp` are null-terminated arrays of pointers to NUL-terminated strings.
