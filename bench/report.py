@@ -192,6 +192,9 @@ def main():
             m = stats(info[f"time.{kind}{s}"])["median"]
             rows.append([f"{s} --{kind}", ms(m), f"{m / s0:.2f}x"])
     out.append(table(["options", "median ms", "vs none"], rows))
+    if info.get("cgroup.file", "pids.max") != "pids.max":
+        out.append(f"\nThe --cgroup options write `{info['cgroup.file']}`: cgroup v2 on this "
+                   "host has no pids controller (see case 3).")
     out.append("")
 
     # Targets: figures are reported, never enforced.
