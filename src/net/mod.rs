@@ -49,7 +49,19 @@ impl Rtnetlink {
         let mut request = [0u8; REQUEST_MAX];
         let len = build(&mut request, self.seq)
             .map_err(|Overflow| Error::sys(doing, object, Errno::EMSGSIZE))?;
-        sys::write_fd(&self.socket, &request[..len]).map_err(|e| Error::sys(doing, object, e))?;
+        self.send_and_wait(doing, object, &request[..len])
+    }
+
+    /// The part of [`Rtnetlink::call`] that does not depend on the request: one copy of it
+    /// in the binary, not one per kind of request.
+    #[inline(never)]
+    fn send_and_wait(
+        &mut self,
+        doing: &'static str,
+        object: &'static [u8],
+        request: &[u8],
+    ) -> Result<()> {
+        sys::write_fd(&self.socket, request).map_err(|e| Error::sys(doing, object, e))?;
 
         let mut reply = [0u8; REPLY_MAX];
         loop {
