@@ -192,7 +192,7 @@ pub fn create(
     // takes it exclusively, so that a sweep never mistakes a cgroup that another tinyjail
     // has just made (and not locked yet) for a stale one.
     if sys::flock(&parent.dir, Lock::TryExclusive).is_ok() {
-        sweep_stale(&parent.dir);
+        sweep_stale(&parent.dir, own_parent);
     }
     let _ = sys::flock(&parent.dir, Lock::Shared);
 
@@ -203,15 +203,17 @@ pub fn create(
         Ok(()) => {}
         Err(Errno::EEXIST) => {
             // Left by a tinyjail that was killed, or in use by a running container, or
-            // anybody's: only one with tinyjail's mark is touched.
-            if !is_marked(&parent.dir, name_c) {
+            // anybody's: only one with tinyjail's mark is touched, or an empty one in
+            // tinyjail's own parent.
+            let marked = is_marked(&parent.dir, name_c);
+            if !marked && !(own_parent && remove_if_empty_and_free(&parent.dir, name_c)) {
                 return Err(Error::input(
                     "--id",
                     id_option(slots),
                     "names a cgroup that exists already and is not one of tinyjail's",
                 ));
             }
-            if !remove_if_stale(&parent.dir, name_c) {
+            if marked && !remove_if_stale(&parent.dir, name_c) {
                 return Err(Error::input(
                     "--id",
                     id_option(slots),
@@ -324,13 +326,26 @@ fn enable(dir: &Fd, wanted: &[&'static [u8]]) -> Result<()> {
 }
 
 /// Removes the cgroups below the parent that bear tinyjail's mark and whose tinyjail is
-/// gone. Any other cgroup there, even in `/tinyjail`, is somebody else's and never touched.
-fn sweep_stale(parent: &Fd) {
+/// gone. In tinyjail's own parent also the empty ones without a mark that no tinyjail
+/// holds: a run killed between making its cgroup and marking it leaves one. Processes
+/// are killed only in marked cgroups: any other cgroup's are somebody else's.
+fn sweep_stale(parent: &Fd, own_parent: bool) {
     for_each_subdir(parent, |name| {
         if is_marked(parent, name) {
             remove_if_stale(parent, name);
+        } else if own_parent {
+            remove_if_empty_and_free(parent, name);
         }
     });
+}
+
+/// Removes `parent/name` if no tinyjail holds its lock and it is empty: no process, no
+/// sub-cgroup (the kernel refuses the removal otherwise). True if it is gone.
+fn remove_if_empty_and_free(parent: &Fd, name: &CStr) -> bool {
+    let Ok(dir) = sys::openat(parent.dir(), name, k::O_RDONLY | k::O_DIRECTORY, 0) else {
+        return false;
+    };
+    sys::flock(&dir, Lock::TryExclusive).is_ok() && sys::rmdirat(parent.dir(), name).is_ok()
 }
 
 /// The value of `--id` as given, for error lines (a random ID is never taken already).
@@ -472,6 +487,11 @@ fn kill_listed(dir: &Fd, depth: usize) -> usize {
 
 /// Calls `f` with the name of every subdirectory of `dir` (not `.` and `..`).
 fn for_each_subdir(dir: &Fd, mut f: impl FnMut(&CStr)) {
+    for_each_subdir_dyn(dir, &mut f);
+}
+
+/// The body of [`for_each_subdir`], once in the binary rather than once per caller.
+fn for_each_subdir_dyn(dir: &Fd, f: &mut dyn FnMut(&CStr)) {
     // getdents64 of the same descriptor continues where it stopped: reopen to start over.
     let Ok(list) = sys::openat(dir.dir(), c".", k::O_RDONLY | k::O_DIRECTORY, 0) else {
         return;

@@ -343,8 +343,8 @@ fn below_a_custom_parent_only_tinyjails_marked_cgroups_are_removed() {
     assert!(foreign_kept, "a cgroup that is not tinyjail's was removed");
 }
 
-/// Even in `/tinyjail`, a cgroup that tinyjail did not make (no mark) is never swept, and
-/// the processes in it are never killed.
+/// Even in `/tinyjail`, a cgroup that tinyjail did not make (no mark) is never swept while
+/// it holds processes, and the processes in it are never killed.
 #[test]
 fn a_foreign_cgroup_in_tinyjails_parent_is_left_alone() {
     require_cgroup2!();
