@@ -206,7 +206,8 @@ pub fn create(
             // anybody's: only one with tinyjail's mark is touched, or an empty one in
             // tinyjail's own parent.
             let marked = is_marked(&parent.dir, name_c);
-            if !marked && !(own_parent && remove_if_empty_and_free(&parent.dir, name_c)) {
+            let removed = !marked && own_parent && remove_if_empty_and_free(&parent.dir, name_c);
+            if !marked && !removed {
                 return Err(Error::input(
                     "--id",
                     id_option(slots),
