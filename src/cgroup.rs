@@ -205,21 +205,22 @@ pub fn create(
             // Left by a tinyjail that was killed, or in use by a running container, or
             // anybody's: only one with tinyjail's mark is touched, or an empty one in
             // tinyjail's own parent.
-            let marked = is_marked(&parent.dir, name_c);
-            let removed = !marked && own_parent && remove_if_empty_and_free(&parent.dir, name_c);
-            if !marked && !removed {
-                return Err(Error::input(
-                    "--id",
-                    id_option(slots),
-                    "names a cgroup that exists already and is not one of tinyjail's",
-                ));
-            }
-            if marked && !remove_if_stale(&parent.dir, name_c) {
-                return Err(Error::input(
-                    "--id",
-                    id_option(slots),
-                    "is the ID of a running container",
-                ));
+            match remove_if_stale(&parent.dir, name_c, own_parent) {
+                Leftover::Gone => {}
+                Leftover::InUse => {
+                    return Err(Error::input(
+                        "--id",
+                        id_option(slots),
+                        "is the ID of a running container",
+                    ))
+                }
+                Leftover::Foreign => {
+                    return Err(Error::input(
+                        "--id",
+                        id_option(slots),
+                        "names a cgroup that exists already and is not one of tinyjail's",
+                    ))
+                }
             }
             sys::mkdirat(parent.dir.dir(), name_c, 0o755).context("making the", shown)?;
         }
@@ -332,21 +333,8 @@ fn enable(dir: &Fd, wanted: &[&'static [u8]]) -> Result<()> {
 /// are killed only in marked cgroups: any other cgroup's are somebody else's.
 fn sweep_stale(parent: &Fd, own_parent: bool) {
     for_each_subdir(parent, |name| {
-        if is_marked(parent, name) {
-            remove_if_stale(parent, name);
-        } else if own_parent {
-            remove_if_empty_and_free(parent, name);
-        }
+        remove_if_stale(parent, name, own_parent);
     });
-}
-
-/// Removes `parent/name` if no tinyjail holds its lock and it is empty: no process, no
-/// sub-cgroup (the kernel refuses the removal otherwise). True if it is gone.
-fn remove_if_empty_and_free(parent: &Fd, name: &CStr) -> bool {
-    let Ok(dir) = sys::openat(parent.dir(), name, k::O_RDONLY | k::O_DIRECTORY, 0) else {
-        return false;
-    };
-    sys::flock(&dir, Lock::TryExclusive).is_ok() && sys::rmdirat(parent.dir(), name).is_ok()
 }
 
 /// The value of `--id` as given, for error lines (a random ID is never taken already).
@@ -358,15 +346,6 @@ fn id_option(slots: &Slots) -> &'static [u8] {
         }
     }
     b""
-}
-
-/// Whether `parent/name` bears tinyjail's mark.
-fn is_marked(parent: &Fd, name: &CStr) -> bool {
-    let Ok(dir) = sys::openat(parent.dir(), name, k::O_RDONLY | k::O_DIRECTORY, 0) else {
-        return false;
-    };
-    let mut value = [0u8; 1];
-    sys::fgetxattr(&dir, MARK, &mut value) == Ok(1) && value == *b"1"
 }
 
 /// The directory the container's cgroup is made in, and what of its path one run made.
@@ -406,16 +385,37 @@ fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
     path.split(|&b| b == b'/').filter(|c| !c.is_empty())
 }
 
-/// Removes `parent/name` if no tinyjail holds its lock. False if one does.
-fn remove_if_stale(parent: &Fd, name: &CStr) -> bool {
+/// What [`remove_if_stale`] found at `parent/name`.
+enum Leftover {
+    /// Removed, or not there (any more).
+    Gone,
+    /// Marked as tinyjail's and locked: a running container's.
+    InUse,
+    /// Somebody else's, left as it is.
+    Foreign,
+}
+
+/// Removes `parent/name` if it is a killed run's leftover: marked as tinyjail's and
+/// unlocked (its processes are killed first), or, in tinyjail's own parent, unmarked but
+/// empty and unlocked (a run killed between making its cgroup and marking it leaves one;
+/// the kernel refuses to remove a cgroup with processes or sub-cgroups). Opened once:
+/// every start looks at every cgroup in its parent.
+fn remove_if_stale(parent: &Fd, name: &CStr, own_parent: bool) -> Leftover {
     let Ok(dir) = sys::openat(parent.dir(), name, k::O_RDONLY | k::O_DIRECTORY, 0) else {
-        return true;
+        return Leftover::Gone;
     };
-    if sys::flock(&dir, Lock::TryExclusive).is_err() {
-        return false;
+    let mut mark = [0u8; 1];
+    let marked = sys::fgetxattr(&dir, MARK, &mut mark) == Ok(1) && mark == *b"1";
+    let free = sys::flock(&dir, Lock::TryExclusive).is_ok();
+    match (marked, free) {
+        (true, true) => {
+            let _ = remove_tree(parent, name, 0, true);
+            Leftover::Gone
+        }
+        (true, false) => Leftover::InUse,
+        (false, true) if own_parent && sys::rmdirat(parent.dir(), name).is_ok() => Leftover::Gone,
+        (false, _) => Leftover::Foreign,
     }
-    let _ = remove_tree(parent, name, 0, true);
-    true
 }
 
 /// Kills every process in `parent/name` and below, then removes the sub-cgroups and the

@@ -28,8 +28,9 @@ pub enum Side {
 ///
 /// `CLONE_NEWTIME` can be given to clone3 only (its bit means something else to clone), and
 /// kernels without time namespaces (before 5.6, or built without them) refuse it there with
-/// EINVAL; in both cases the child makes the time namespace itself instead. `CLONE_INTO_CGROUP` (5.7) starts the child in its cgroup
-/// from its first instruction; where it is refused the parent moves the child instead.
+/// EINVAL; in both cases the child makes the time namespace itself instead.
+/// `CLONE_INTO_CGROUP` (5.7) starts the child in its cgroup from its first instruction;
+/// where it is refused the parent moves the child instead.
 pub fn spawn(cgroup: Option<&Fd>, network: bool, fallbacks: Fallbacks) -> Result<Side> {
     let mut flags = NAMESPACES;
     if network {
